@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rust-struct-ops: BPF struct_ops types defined and registered by Rust kernel
+# modules. See README.md.
+#
+#   make run          build everything, then show a struct_ops type registered
+#                     by a Rust module being attached, called and detached, in
+#                     a VM
+#   make check        build everything and run all tests in a VM (KTAP)
+#
+#   make [modules]    build the modules against KDIR
+#   make clippy       build the modules with CLIPPY=1
+#   make fmt          rustfmt the Rust sources with the kernel's .rustfmt.toml
+#   make fmtcheck     check formatting only
+#   make rust-analyzer, make modules_install, make clean
+#
+# KDIR is a built, Rust- and BTF-enabled kernel tree (LLVM=1 is passed through
+# if you give it). Without KDIR, scripts/kernel.sh builds Linux 7.3 into
+# ${XDG_CACHE_HOME:-~/.cache}/rust-struct-ops and that build is used.
+
+RSO_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rust-struct-ops
+export PATH := $(RSO_CACHE)/venv/bin:$(HOME)/.cargo/bin:$(PATH)
+LIBCLANG_PATH ?= $(firstword $(wildcard $(RSO_CACHE)/venv/lib/python3*/site-packages/clang/native))
+export LIBCLANG_PATH
+
+ifeq ($(origin KDIR),undefined)
+KDIR = $(shell $(CURDIR)/scripts/kernel.sh --kdir)
+endif
+# bpftool, libbpf headers and vmlinux.h matching KDIR.
+TOOLS = $(shell $(CURDIR)/scripts/kernel.sh --tools-dir $(KDIR))
+BUILD := $(CURDIR)/build
+
+RUST_SOURCES := $(wildcard rust/*.rs samples/*/*.rs)
+
+.PHONY: all modules modules_install clean clippy fmt fmtcheck rust-analyzer \
+	setup kernel selftests check run
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+modules_install:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+clippy:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) CLIPPY=1 -B modules
+
+rust-analyzer:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) rust-analyzer
+
+fmt fmtcheck: KSRC = $(if $(wildcard $(KDIR)/source),$(KDIR)/source,$(KDIR))
+fmt:
+	rustfmt --edition 2021 --config-path $(KSRC)/.rustfmt.toml $(RUST_SOURCES)
+fmtcheck:
+	rustfmt --edition 2021 --config-path $(KSRC)/.rustfmt.toml --check $(RUST_SOURCES)
+
+setup:
+	scripts/setup.sh
+
+kernel:
+	scripts/kernel.sh
+
+# Selftests: BPF programs (C, clang -target bpf) and the Rust runner.
+BPF_PROGS := $(patsubst selftests/progs/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(wildcard selftests/progs/*.bpf.c))
+BPF_CFLAGS = -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -fms-extensions -Wno-microsoft-anon-tag \
+	-I$(TOOLS) -I$(TOOLS)/bpftool/libbpf/include $(addprefix -I,$(wildcard samples/*))
+
+$(BUILD)/bpf/%.bpf.o: selftests/progs/%.bpf.c $(wildcard samples/*/*.h)
+	@mkdir -p $(@D)
+	clang $(BPF_CFLAGS) -c $< -o $@
+
+# rso_hello without its BTF: registration_without_btf_fails_loudly loads it.
+$(BUILD)/nobtf/rso_hello.ko: samples/hello/rso_hello.ko
+	@mkdir -p $(@D)
+	objcopy --remove-section=.BTF $< $@
+
+selftests: $(BPF_PROGS) $(BUILD)/nobtf/rso_hello.ko
+	cargo build --release --locked --manifest-path selftests/runner/Cargo.toml \
+		--target-dir $(BUILD)/cargo
+
+# The two commands of the README. scripts/vmtest.sh installs what is missing,
+# builds the kernel if needed, builds everything above and boots the VM.
+check run:
+	scripts/vmtest.sh $@
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(BUILD) samples/*/*_generated.rs

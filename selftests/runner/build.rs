@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Generates the Rust view of the samples' uapi (ioctl numbers and fields) from their C headers,
+//! the single source of truth, with the bindgen CLI that `scripts/setup.sh` installs.
+
+use std::{
+    env,
+    path::PathBuf,
+    process::Command, //
+};
+
+fn main() {
+    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR is set by cargo"));
+    let top = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo")).join("../..");
+    let bindgen = env::var("BINDGEN").unwrap_or_else(|_| "bindgen".into());
+    for (header, allow, name) in [
+        ("samples/hello/hello_ops.h", "rso_hello_.*|RSO_HELLO_.*", "hello_uapi.rs"),
+        ("samples/filter/filter_ops.h", "rso_filter_.*|RSO_FILTER_.*", "filter_uapi.rs"),
+    ] {
+        let header = top.join(header);
+        println!("cargo:rerun-if-changed={}", header.display());
+        let status = Command::new(&bindgen)
+            .arg(&header)
+            .args(["--no-prepend-enum-name", "--no-layout-tests", "--allowlist-item", allow])
+            .arg("-o")
+            .arg(out.join(name))
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run {bindgen} (run scripts/setup.sh): {e}"));
+        assert!(status.success(), "bindgen failed on {}", header.display());
+    }
+    println!("cargo:rerun-if-env-changed=BINDGEN");
+    println!("cargo:rerun-if-env-changed=LIBCLANG_PATH");
+}

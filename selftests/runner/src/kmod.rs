@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Loading and unloading the sample modules.
+
+use std::{
+    path::Path,
+    process::Command,
+    thread::sleep,
+    time::{
+        Duration,
+        Instant, //
+    },
+};
+
+fn run(cmd: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run {cmd}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{cmd} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Whether module `name` is loaded.
+pub fn is_loaded(name: &str) -> bool {
+    Path::new("/sys/module").join(name).exists()
+}
+
+/// Loads the module at `ko` (path) unless a module `name` is loaded already.
+pub fn ensure_loaded(ko: &Path, name: &str) -> Result<(), String> {
+    if is_loaded(name) {
+        return Ok(());
+    }
+    run("insmod", &[&ko.to_string_lossy()])
+}
+
+/// Loads the module at `ko`, failing if that fails.
+pub fn insmod(ko: &Path) -> Result<(), String> {
+    run("insmod", &[&ko.to_string_lossy()])
+}
+
+/// Unloads `name` once.
+pub fn rmmod(name: &str) -> Result<(), String> {
+    run("rmmod", &[name])
+}
+
+/// Unloads `name`, retrying while it is in use for up to `timeout`: a struct_ops map drops its
+/// module reference when it is freed, which the kernel does asynchronously after the last fd and
+/// link are gone.
+pub fn rmmod_wait(name: &str, timeout: Duration) -> Result<(), String> {
+    let start = Instant::now();
+    loop {
+        match rmmod(name) {
+            Ok(()) => return Ok(()),
+            Err(e) if start.elapsed() < timeout && e.contains("in use") => {
+                sleep(Duration::from_millis(50))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
