@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# scripts/vm.sh KDIR COMMAND [ARGS...]
+#
+# Boot the kernel of KDIR under virtme-ng, run COMMAND as root inside it (the
+# guest sees the host's files) and return its exit status. Uses KVM when it
+# works and falls back to TCG (software emulation) when it does not; set
+# RSO_ACCEL=kvm|tcg to choose. The whole VM run is bounded by RSO_VM_TIMEOUT
+# seconds (default 1200): a VM that does not come back fails the run.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib.sh
+. "$here/lib.sh"
+eval "$(rso_env)"
+
+[ $# -ge 2 ] || die "usage: $0 KDIR COMMAND [ARGS...]"
+kdir=$1
+shift
+image="$kdir/arch/x86/boot/bzImage"
+[ -f "$image" ] || die "no kernel image at $image"
+command -v vng >/dev/null || die "vng not found: run scripts/setup.sh"
+
+# KVM works when a guest with -cpu host boots to a panic (no root) and
+# powers off; here nested KVM aborts or hangs instead.
+accel() {
+	if [ -n "${RSO_ACCEL:-}" ]; then
+		printf '%s\n' "$RSO_ACCEL"
+	elif [ -w /dev/kvm ] && timeout 30 qemu-system-x86_64 -accel kvm -cpu host -m 256 \
+		-nodefaults -display none -serial none -no-reboot -kernel "$image" \
+		-append "panic=-1 root=/dev/rso-none" >/dev/null 2>&1; then
+		echo kvm
+	else
+		echo tcg
+	fi
+}
+
+acc=$(accel)
+flags=()
+[ "$acc" = kvm ] || flags+=(--disable-kvm)
+say "vm: booting $(basename "$kdir") with $acc"
+
+cmd=$(printf '%q ' "$@")
+timeout "${RSO_VM_TIMEOUT:-1200}" vng --run "$kdir" --user root "${flags[@]}" \
+	--memory 2G --cpus 2 --append "root=/dev/root" --exec "$cmd" </dev/null
+rc=$?
+case $rc in
+0) ;;
+124) say "vm: the VM did not come back within ${RSO_VM_TIMEOUT:-1200} s" ;;
+*) say "vm: exit status $rc" ;;
+esac
+exit $rc

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# scripts/vmtest.sh check|run
+#
+# Everything `make check` and `make run` do: install what is missing, get the
+# kernel (KDIR, or the cached Linux 7.3 build), build the modules, the BPF
+# programs and the runner, then boot the kernel under virtme-ng and run the
+# selftests (check) or the walk-through (run) inside it.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$here/lib.sh"
+
+mode=${1:-}
+case "$mode" in
+check) cmd=check ;;
+run) cmd=demo ;;
+*) die "usage: $0 check|run" ;;
+esac
+
+t0=$SECONDS
+"$here/setup.sh"
+eval "$(rso_env)"
+
+if [ -n "${KDIR:-}" ]; then
+	say "vmtest: using KDIR=$KDIR"
+	"$here/kernel.sh" --tools "$KDIR" >/dev/null
+else
+	KDIR=$("$here/kernel.sh")
+fi
+export KDIR
+
+say "vmtest: building modules, BPF programs and the runner"
+make -C "$top" --no-print-directory modules >&2
+make -C "$top" --no-print-directory selftests >&2
+say "vmtest: build done after $((SECONDS - t0)) s; booting the VM"
+
+runner="$top/build/cargo/release/rso-selftests"
+"$here/vm.sh" "$KDIR" "$runner" --top "$top" --build "$top/build" "$cmd"
+rc=$?
+say "vmtest: $mode finished in $((SECONDS - t0)) s"
+exit $rc
