@@ -118,9 +118,9 @@ pub unsafe trait DeclaredType: Sized + Send + Sync + 'static {
 /// A BPF struct_ops type implemented in Rust.
 ///
 /// Every method is optional. A method that is not implemented leaves its C callback NULL where
-/// the BPF core gives NULL a meaning (`check_member`, `init_member`, `update`, `validate`), and
-/// otherwise runs only the layer's own bookkeeping (`init`, `reg`, `unreg`, which the core calls
-/// unconditionally).
+/// the BPF core gives NULL a meaning (`check_member`, `update`, `validate`), and otherwise gets
+/// the layer's default (`init`, `init_member`, `reg`, `unreg`, which the core calls
+/// unconditionally: `init_member` then lets the core handle every member).
 ///
 /// The callbacks run in process context and may sleep, with the struct_ops map's mutex held by
 /// the BPF core (`init` runs during registration).
@@ -596,12 +596,9 @@ impl<T: StructOps> StructOpsType<T> {
             } else {
                 None
             },
-            init_member: if T::HAS_INIT_MEMBER {
-                Some(Adapter::<T>::init_member)
-            } else {
-                None
-            },
-            // The BPF core calls `reg` and `unreg` unconditionally.
+            // The BPF core calls `init_member`, `reg` and `unreg` unconditionally (and `init`, see
+            // `register`): a NULL entry would be a NULL call.
+            init_member: Some(Adapter::<T>::init_member),
             reg: Some(Adapter::<T>::reg),
             unreg: Some(Adapter::<T>::unreg),
             update: if T::HAS_UPDATE {
@@ -684,6 +681,10 @@ impl<T: StructOps> Adapter<T> {
         kdata: *mut c_void,
         udata: *const c_void,
     ) -> c_int {
+        if !T::HAS_INIT_MEMBER {
+            // Let the core handle the member.
+            return 0;
+        }
         // SAFETY: Per the function's safety requirements.
         let (member, kdata, udata) = unsafe {
             (

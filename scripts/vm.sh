@@ -8,6 +8,7 @@
 # works and falls back to TCG (software emulation) when it does not; set
 # RSO_ACCEL=kvm|tcg to choose. The whole VM run is bounded by RSO_VM_TIMEOUT
 # seconds (default 1200): a VM that does not come back fails the run.
+# RSO_VERBOSE=1 shows the guest's kernel console.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -39,6 +40,8 @@ accel() {
 acc=$(accel)
 flags=()
 [ "$acc" = kvm ] || flags+=(--disable-kvm)
+# RSO_VERBOSE=1 shows the guest's kernel console.
+[ -n "${RSO_VERBOSE:-}" ] && flags+=(--verbose)
 say "vm: booting $(basename "$kdir") with $acc"
 
 cmd=$(printf '%q ' "$@")

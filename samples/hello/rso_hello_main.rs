@@ -92,9 +92,9 @@ impl StructOps for HelloOps {
 
     fn reg(inst: &Instance<Self>, link: Option<&Link>) -> Result {
         pr_info!(
-            "hello_ops: reg map {} link {} magic {:#x}\n",
+            "hello_ops: reg map {} ({}) magic {:#x}\n",
             inst.id(),
-            link.map_or(0, Link::id),
+            if link.is_some() { "link" } else { "no link" },
             inst.ops().magic
         );
         Ok(())

@@ -22,6 +22,7 @@ use ktap::{
 };
 use libbpf_rs::{
     libbpf_sys,
+    AsRawLibbpf,
     Link,
     MapCore,
     Object,
@@ -29,10 +30,6 @@ use libbpf_rs::{
 };
 use std::{
     ffi::CString,
-    os::fd::{
-        AsFd,
-        AsRawFd, //
-    },
     io::{
         BufRead,
         BufReader, //
@@ -180,12 +177,22 @@ fn init_member_data(ctx: &mut Ctx) -> TestResult {
     ensure_eq("magic seen by the module", r.magic, HELLO_MAGIC)
 }
 
+/// Loads `obj` and attaches its map `map` (libbpf writes a `.struct_ops.link` map's value when it
+/// attaches it); returns the error, or fails if both worked.
+fn load_attach_err(path: &Path, map: &str) -> Result<String, String> {
+    let mut obj = match load(path) {
+        Ok(obj) => obj,
+        Err(e) => return Ok(e),
+    };
+    match attach(&mut obj, map) {
+        Ok(_) => Err(format!("{map} of {} was accepted", path.display())),
+        Err(e) => Ok(e),
+    }
+}
+
 fn validate_rejects_bad_value(ctx: &mut Ctx) -> TestResult {
     ctx.load_hello()?;
-    let err = match load(&ctx.obj("hello_bad_magic")) {
-        Ok(_) => return Err("a hello_ops value with magic 0 was accepted".into()),
-        Err(e) => e,
-    };
+    let err = load_attach_err(&ctx.obj("hello_bad_magic"), "hello_bad")?;
     ensure(err.contains("Invalid argument") || err.contains("EINVAL") || err.contains("-22"), || {
         format!("want EINVAL, got: {err}")
     })?;
@@ -250,25 +257,15 @@ fn detach_on_process_exit(ctx: &mut Ctx) -> TestResult {
     ensure(!kmod::is_loaded(HELLO), || "rso_hello still loaded".into())
 }
 
-/// The fd of the struct_ops map `name` of `obj`.
-fn map_fd(obj: &Object, name: &str) -> Result<i32, String> {
-    obj.maps()
-        .find(|m| m.name() == name)
-        .map(|m| m.as_fd().as_raw_fd())
-        .ok_or_else(|| format!("no map {name}"))
-}
-
-/// `BPF_LINK_UPDATE` of a struct_ops link to the map `new_fd`; with `old_fd`, as
-/// `BPF_F_REPLACE` of that map. `Err(errno)` on failure.
-fn link_update(link: &Link, new_fd: i32, old_fd: Option<i32>) -> Result<(), i32> {
-    let opts = libbpf_sys::bpf_link_update_opts {
-        sz: std::mem::size_of::<libbpf_sys::bpf_link_update_opts>() as _,
-        flags: if old_fd.is_some() { libbpf_sys::BPF_F_REPLACE } else { 0 },
-        old_map_fd: old_fd.unwrap_or(0) as _,
-        ..Default::default()
+/// `bpf_link__update_map()`: writes the value of the struct_ops map `name` of `obj` (libbpf
+/// writes a `.struct_ops.link` map's value only when it attaches or updates with it), then
+/// switches `link` to it. `Err(errno)` on failure.
+fn link_update_map(link: &Link, obj: &Object, name: &str) -> Result<(), i32> {
+    let map = obj.maps().find(|m| m.name() == name).ok_or(libc::ENOENT)?;
+    // SAFETY: Both pointers come from live libbpf-rs objects.
+    let r = unsafe {
+        libbpf_sys::bpf_link__update_map(link.as_libbpf_object().as_ptr(), map.as_libbpf_object().as_ptr())
     };
-    // SAFETY: Valid fds and a fully initialised options struct.
-    let r = unsafe { libbpf_sys::bpf_link_update(link.as_fd().as_raw_fd(), new_fd, &opts) };
     if r < 0 {
         Err(-r)
     } else {
@@ -278,10 +275,7 @@ fn link_update(link: &Link, new_fd: i32, old_fd: Option<i32>) -> Result<(), i32>
 
 fn validate_rejects_missing_op(ctx: &mut Ctx) -> TestResult {
     ctx.load_filter()?;
-    let err = match load(&ctx.obj("filter_missing_op")) {
-        Ok(_) => return Err("a filter_ops value without decide was accepted".into()),
-        Err(e) => e,
-    };
+    let err = load_attach_err(&ctx.obj("filter_missing_op"), "filter_no_decide")?;
     ensure(err.contains("Invalid argument") || err.contains("-22"), || format!("want EINVAL, got: {err}"))?;
     ensure_eq("verdict with nothing attached", filter::decide(1), Err(libc::ENOENT))
 }
@@ -300,7 +294,7 @@ fn link_update_replaces_ops(ctx: &mut Ctx) -> TestResult {
         .id;
     let v = filter::decide(3).map_err(errno_name)?;
     ensure_eq("policy A: decide(3)", (v.verdict, v.id, v.audited), (1, id_a, false))?;
-    link_update(&link, map_fd(&obj, "filter_b")?, None).map_err(|e| format!("link update: {}", errno_name(e)))?;
+    link_update_map(&link, &obj, "filter_b").map_err(|e| format!("link update: {}", errno_name(e)))?;
     let v = filter::decide(3).map_err(errno_name)?;
     ensure_eq("policy B: decide(3)", (v.verdict, v.id, v.audited), (0, id_b, true))?;
     let v = filter::decide(101).map_err(errno_name)?;
@@ -316,7 +310,7 @@ fn link_update_unsupported(ctx: &mut Ctx) -> TestResult {
     let (link, id) = attach(&mut first, "hello_link")?;
     ensure_eq(
         "update of a hello_ops link (no update callback)",
-        link_update(&link, map_fd(&second, "hello_link")?, None),
+        link_update_map(&link, &second, "hello_link"),
         Err(libc::EOPNOTSUPP),
     )?;
     let r = hello::call(0, hello::RSO_HELLO_OP_ADD, 1, 2).map_err(errno_name)?;
