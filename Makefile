@@ -9,7 +9,7 @@
 #   make check        build everything and run all tests in a VM (KTAP)
 #
 #   make [modules]    build the modules against KDIR
-#   make clippy       build the modules with CLIPPY=1
+#   make clippy       build the modules with CLIPPY=1, warnings as errors
 #   make fmt          rustfmt the Rust sources with the kernel's .rustfmt.toml
 #   make fmtcheck     check formatting only
 #   make rust-analyzer, make modules_install, make clean
@@ -30,7 +30,7 @@ endif
 TOOLS = $(shell $(CURDIR)/scripts/kernel.sh --tools-dir $(KDIR))
 BUILD := $(CURDIR)/build
 
-RUST_SOURCES := $(wildcard rust/*.rs samples/*/*.rs)
+RUST_SOURCES := $(filter-out %_generated.rs,$(wildcard rust/*.rs samples/*/*.rs))
 
 .PHONY: all modules modules_install clean clippy fmt fmtcheck rust-analyzer \
 	setup kernel selftests check run
@@ -43,8 +43,9 @@ modules:
 modules_install:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
+# Clippy over the modules, every warning (rustc's too) an error.
 clippy:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) CLIPPY=1 -B modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) CLIPPY=1 KRUSTFLAGS=-Dwarnings -B modules
 
 rust-analyzer:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) rust-analyzer
@@ -52,8 +53,10 @@ rust-analyzer:
 fmt fmtcheck: KSRC = $(if $(wildcard $(KDIR)/source),$(KDIR)/source,$(KDIR))
 fmt:
 	rustfmt --edition 2021 --config-path $(KSRC)/.rustfmt.toml $(RUST_SOURCES)
+	cargo fmt --manifest-path selftests/runner/Cargo.toml
 fmtcheck:
 	rustfmt --edition 2021 --config-path $(KSRC)/.rustfmt.toml --check $(RUST_SOURCES)
+	cargo fmt --manifest-path selftests/runner/Cargo.toml --check
 
 setup:
 	scripts/setup.sh

@@ -144,7 +144,11 @@ pub trait StructOps: DeclaredType {
     /// Returns `Ok(true)` when the member was handled here, `Ok(false)` to let the BPF core
     /// handle it (function pointers become trampolines; any other non-zero member is rejected
     /// with `EINVAL`), and an error to fail the update.
-    fn init_member(_member: &Member<'_>, _kdata: &mut Self::Ops, _udata: &Self::Ops) -> Result<bool> {
+    fn init_member(
+        _member: &Member<'_>,
+        _kdata: &mut Self::Ops,
+        _udata: &Self::Ops,
+    ) -> Result<bool> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -184,7 +188,13 @@ pub trait StructOps: DeclaredType {
 
     /// Whether a program may read `size` bytes at `off` of its context (the op's arguments).
     /// Defaults to the checks of `bpf_tracing_btf_ctx_access()`.
-    fn is_valid_access(off: i32, size: i32, access: Access, prog: &Prog, info: &mut AccessInfo) -> bool {
+    fn is_valid_access(
+        off: i32,
+        size: i32,
+        access: Access,
+        prog: &Prog,
+        info: &mut AccessInfo,
+    ) -> bool {
         default_is_valid_access(off, size, access, prog, info)
     }
 }
@@ -284,7 +294,11 @@ impl Member<'_> {
     pub fn offset(&self) -> usize {
         // `btf_member_bit_offset()`: with the kind flag, the low 24 bits hold the bit offset.
         let kflag = self.t.info >> 31 != 0;
-        let bits = if kflag { self.m.offset & 0x00ff_ffff } else { self.m.offset };
+        let bits = if kflag {
+            self.m.offset & 0x00ff_ffff
+        } else {
+            self.m.offset
+        };
         (bits / 8) as usize
     }
 
@@ -461,7 +475,12 @@ impl<T: StructOps> StructOpsType<T> {
     pub fn register(&'static self) -> Result {
         if self
             .state
-            .compare_exchange(STATE_NEW, STATE_REGISTERING, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                STATE_NEW,
+                STATE_REGISTERING,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_err()
         {
             return Err(EBUSY);
@@ -484,7 +503,12 @@ impl<T: StructOps> StructOpsType<T> {
         }
         if self
             .state
-            .compare_exchange(STATE_INIT_RAN, STATE_REGISTERED, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                STATE_INIT_RAN,
+                STATE_REGISTERED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_err()
         {
             pr_err!(
@@ -574,7 +598,8 @@ impl<T: StructOps> StructOpsType<T> {
         // aligned (the value's `data` is cacheline aligned), so the pointer is a valid entry.
         // SAFETY: `xa` is initialised and locked; `__xa_store` drops the lock while it
         // allocates with `GFP_KERNEL` and takes it again.
-        let old = unsafe { bindings::__xa_store(xa.get(), id, inst.as_raw(), bindings::GFP_KERNEL) };
+        let old =
+            unsafe { bindings::__xa_store(xa.get(), id, inst.as_raw(), bindings::GFP_KERNEL) };
         // SAFETY: `old` is a value returned by `__xa_store`.
         to_result(unsafe { bindings::xa_err(old) })
     }
@@ -785,8 +810,7 @@ impl<T: StructOps> Adapter<T> {
     ) -> *const bindings::bpf_func_proto {
         // SAFETY: Per the function's safety requirements.
         let prog = unsafe { &*prog.cast::<Prog>() };
-        T::get_func_proto(func_id, prog)
-            .map_or(core::ptr::null(), |p| p.0.get().cast_const())
+        T::get_func_proto(func_id, prog).map_or(core::ptr::null(), |p| p.0.get().cast_const())
     }
 
     /// # Safety
@@ -873,13 +897,27 @@ pub trait OpFn: Copy {
 }
 
 macro_rules! impl_op_fn {
-    ($($a:ident $r:ident $i:tt),*) => {
+    () => {
+        impl<Ret> OpFn for unsafe extern "C" fn() -> Ret {
+            type Args = ();
+            type Ret = Ret;
+
+            unsafe fn invoke(self, _args: ()) -> Ret {
+                // SAFETY: Per the function's safety requirements.
+                unsafe { self() }
+            }
+        }
+
+        impl OpArgs<()> for () {
+            fn into_raw(self) {}
+        }
+    };
+    ($($a:ident $r:ident $i:tt),+) => {
         impl<Ret, $($r,)*> OpFn for unsafe extern "C" fn($($r),*) -> Ret {
             type Args = ($($r,)*);
             type Ret = Ret;
 
             unsafe fn invoke(self, args: Self::Args) -> Ret {
-                let _ = &args;
                 // SAFETY: Per the function's safety requirements.
                 unsafe { self($(args.$i),*) }
             }
@@ -887,7 +925,6 @@ macro_rules! impl_op_fn {
 
         impl<$($a: OpArg<$r>, $r,)*> OpArgs<($($r,)*)> for ($($a,)*) {
             fn into_raw(self) -> ($($r,)*) {
-                let _ = &self;
                 ($(self.$i.into_raw(),)*)
             }
         }

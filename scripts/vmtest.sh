@@ -33,6 +33,11 @@ else
 fi
 export KDIR
 
+if [ "$mode" = check ]; then
+	say "vmtest: static checks (rustfmt with the kernel's .rustfmt.toml, clippy with -Dwarnings)"
+	make -C "$top" --no-print-directory fmtcheck >&2
+	make -C "$top" --no-print-directory clippy >&2
+fi
 say "vmtest: building modules, BPF programs and the runner"
 make -C "$top" --no-print-directory modules >&2
 make -C "$top" --no-print-directory selftests >&2

@@ -168,7 +168,8 @@ impl MiscDevice for HelloDev {
             return Err(ENOTTY);
         }
         let size = core::mem::size_of::<[i64; NR_FIELDS]>();
-        let (mut reader, mut writer) = UserSlice::new(UserPtr::from_addr(arg), size).reader_writer();
+        let (mut reader, mut writer) =
+            UserSlice::new(UserPtr::from_addr(arg), size).reader_writer();
         let mut v: [i64; NR_FIELDS] = reader.read()?;
         call(&mut v)?;
         writer.write(&v)?;

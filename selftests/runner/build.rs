@@ -14,14 +14,27 @@ fn main() {
     let top = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo")).join("../..");
     let bindgen = env::var("BINDGEN").unwrap_or_else(|_| "bindgen".into());
     for (header, allow, name) in [
-        ("samples/hello/hello_ops.h", "rso_hello_.*|RSO_HELLO_.*", "hello_uapi.rs"),
-        ("samples/filter/filter_ops.h", "rso_filter_.*|RSO_FILTER_.*", "filter_uapi.rs"),
+        (
+            "samples/hello/hello_ops.h",
+            "rso_hello_.*|RSO_HELLO_.*",
+            "hello_uapi.rs",
+        ),
+        (
+            "samples/filter/filter_ops.h",
+            "rso_filter_.*|RSO_FILTER_.*",
+            "filter_uapi.rs",
+        ),
     ] {
         let header = top.join(header);
         println!("cargo:rerun-if-changed={}", header.display());
         let status = Command::new(&bindgen)
             .arg(&header)
-            .args(["--no-prepend-enum-name", "--no-layout-tests", "--allowlist-item", allow])
+            .args([
+                "--no-prepend-enum-name",
+                "--no-layout-tests",
+                "--allowlist-item",
+                allow,
+            ])
             .arg("-o")
             .arg(out.join(name))
             .status()

@@ -23,7 +23,9 @@ pub fn ioctl<const N: usize>(dev: &str, ty: u32, nr: u32, v: &mut [i64; N]) -> R
     // SAFETY: `v` is an array of the size the ioctl number encodes, valid for reads and writes.
     let r = unsafe { libc::ioctl(f.as_raw_fd(), cmd as _, v.as_mut_ptr()) };
     if r < 0 {
-        return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO));
+        return Err(std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO));
     }
     Ok(())
 }

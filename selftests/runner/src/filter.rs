@@ -22,7 +22,12 @@ pub struct Verdict {
 pub fn decide(key: u64) -> Result<Verdict, i32> {
     let mut v = [0i64; NR_FIELDS];
     v[RSO_FILTER_F_KEY as usize] = key as i64;
-    crate::dev::ioctl("/dev/rso_filter", RSO_FILTER_IOC_MAGIC.into(), RSO_FILTER_IOC_NR, &mut v)?;
+    crate::dev::ioctl(
+        "/dev/rso_filter",
+        RSO_FILTER_IOC_MAGIC.into(),
+        RSO_FILTER_IOC_NR,
+        &mut v,
+    )?;
     Ok(Verdict {
         verdict: v[RSO_FILTER_F_VERDICT as usize],
         id: v[RSO_FILTER_F_ID as usize] as u32,

@@ -25,7 +25,12 @@ pub fn call(map_id: u32, op: u32, a: i64, b: i64) -> Result<Reply, i32> {
     v[RSO_HELLO_F_OP as usize] = op.into();
     v[RSO_HELLO_F_ARG0 as usize] = a;
     v[RSO_HELLO_F_ARG1 as usize] = b;
-    crate::dev::ioctl("/dev/rso_hello", RSO_HELLO_IOC_MAGIC.into(), RSO_HELLO_IOC_NR, &mut v)?;
+    crate::dev::ioctl(
+        "/dev/rso_hello",
+        RSO_HELLO_IOC_MAGIC.into(),
+        RSO_HELLO_IOC_NR,
+        &mut v,
+    )?;
     Ok(Reply {
         ret: v[RSO_HELLO_F_RET as usize],
         magic: v[RSO_HELLO_F_MAGIC as usize],

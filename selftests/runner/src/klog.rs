@@ -34,7 +34,9 @@ const BAD: &[&str] = &[
 
 fn ensure_debugfs() {
     if !Path::new(KMEMLEAK).exists() {
-        let _ = Command::new("mount").args(["-t", "debugfs", "none", "/sys/kernel/debug"]).status();
+        let _ = Command::new("mount")
+            .args(["-t", "debugfs", "none", "/sys/kernel/debug"])
+            .status();
     }
 }
 
@@ -42,17 +44,23 @@ fn ensure_debugfs() {
 /// tests are reported, and fails if the boot log already shows a problem.
 pub fn start() -> Result<(), String> {
     ensure_debugfs();
-    fs::write(KMEMLEAK, "clear").map_err(|e| format!("{KMEMLEAK}: {e} (CONFIG_DEBUG_KMEMLEAK?)"))?;
+    fs::write(KMEMLEAK, "clear")
+        .map_err(|e| format!("{KMEMLEAK}: {e} (CONFIG_DEBUG_KMEMLEAK?)"))?;
     let boot = dmesg()?;
     let bad = bad_lines(&boot);
     if !bad.is_empty() {
-        return Err(format!("the kernel log shows problems at boot:\n{}", bad.join("\n")));
+        return Err(format!(
+            "the kernel log shows problems at boot:\n{}",
+            bad.join("\n")
+        ));
     }
     Ok(())
 }
 
 fn dmesg() -> Result<String, String> {
-    let out = Command::new("dmesg").output().map_err(|e| format!("dmesg: {e}"))?;
+    let out = Command::new("dmesg")
+        .output()
+        .map_err(|e| format!("dmesg: {e}"))?;
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
@@ -78,6 +86,9 @@ pub fn check() -> Result<(), String> {
     if bad.is_empty() {
         Ok(())
     } else {
-        Err(format!("the kernel log shows problems:\n{}", bad.join("\n")))
+        Err(format!(
+            "the kernel log shows problems:\n{}",
+            bad.join("\n")
+        ))
     }
 }

@@ -51,5 +51,7 @@ pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> TestResult {
 
 /// Fails unless `got == want`, naming `what`.
 pub fn ensure_eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> TestResult {
-    ensure(got == want, || format!("{what}: got {got:?}, want {want:?}"))
+    ensure(got == want, || {
+        format!("{what}: got {got:?}, want {want:?}")
+    })
 }

@@ -59,7 +59,10 @@ struct Ctx {
 impl Ctx {
     fn ko(&self, name: &str) -> PathBuf {
         let dir = name.strip_prefix("rso_").unwrap_or(name);
-        self.top.join("samples").join(dir).join(format!("{name}.ko"))
+        self.top
+            .join("samples")
+            .join(dir)
+            .join(format!("{name}.ko"))
     }
 
     fn obj(&self, name: &str) -> PathBuf {
@@ -90,7 +93,9 @@ fn attach(obj: &mut Object, name: &str) -> Result<(Link, u32), String> {
         .find(|m| m.name() == name)
         .ok_or_else(|| format!("no map {name}"))?;
     let id = map.info().map_err(|e| format!("map info: {e}"))?.info.id;
-    let link = map.attach_struct_ops().map_err(|e| format!("attach {name}: {e:#}"))?;
+    let link = map
+        .attach_struct_ops()
+        .map_err(|e| format!("attach {name}: {e:#}"))?;
     Ok((link, id))
 }
 
@@ -113,7 +118,8 @@ fn module_btf_has(module: &str, name: &str) -> Result<bool, String> {
             libbpf_sys::btf__free(vmlinux);
             return Err("libbpf cannot load the module's BTF".into());
         }
-        let id = libbpf_sys::btf__find_by_name_kind(btf, name.as_ptr(), libbpf_sys::BTF_KIND_STRUCT);
+        let id =
+            libbpf_sys::btf__find_by_name_kind(btf, name.as_ptr(), libbpf_sys::BTF_KIND_STRUCT);
         libbpf_sys::btf__free(btf);
         libbpf_sys::btf__free(vmlinux);
         Ok(id > 0)
@@ -129,7 +135,9 @@ fn module_load(ctx: &mut Ctx) -> TestResult {
         "/sys/kernel/btf/rso_hello is missing: the module has no BTF".into()
     })?;
     for ty in ["hello_ops", "bpf_struct_ops_hello_ops"] {
-        ensure(module_btf_has(HELLO, ty)?, || format!("libbpf finds no struct {ty} in rso_hello's BTF"))?;
+        ensure(module_btf_has(HELLO, ty)?, || {
+            format!("libbpf finds no struct {ty} in rso_hello's BTF")
+        })?;
     }
     ensure_eq("attached instances", hello::count(), Ok(0))
 }
@@ -193,9 +201,10 @@ fn load_attach_err(path: &Path, map: &str) -> Result<String, String> {
 fn validate_rejects_bad_value(ctx: &mut Ctx) -> TestResult {
     ctx.load_hello()?;
     let err = load_attach_err(&ctx.obj("hello_bad_magic"), "hello_bad")?;
-    ensure(err.contains("Invalid argument") || err.contains("EINVAL") || err.contains("-22"), || {
-        format!("want EINVAL, got: {err}")
-    })?;
+    ensure(
+        err.contains("Invalid argument") || err.contains("EINVAL") || err.contains("-22"),
+        || format!("want EINVAL, got: {err}"),
+    )?;
     ensure_eq("attached instances", hello::count(), Ok(0))?;
     // Nothing was lost: a good value still attaches.
     let mut obj = load(&ctx.obj("hello"))?;
@@ -235,13 +244,21 @@ fn detach_on_process_exit(ctx: &mut Ctx) -> TestResult {
     ctx.load_hello()?;
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = Command::new(me)
-        .args(["--top", &ctx.top.to_string_lossy(), "--build", &ctx.build.to_string_lossy(), "hold-link"])
+        .args([
+            "--top",
+            &ctx.top.to_string_lossy(),
+            "--build",
+            &ctx.build.to_string_lossy(),
+            "hold-link",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("spawn: {e}"))?;
     let mut line = String::new();
     let stdout = child.stdout.take().ok_or("no stdout")?;
-    BufReader::new(stdout).read_line(&mut line).map_err(|e| e.to_string())?;
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
     if line.trim() != "ready" {
         let _ = child.kill();
         let _ = child.wait();
@@ -252,7 +269,11 @@ fn detach_on_process_exit(ctx: &mut Ctx) -> TestResult {
     child.wait().map_err(|e| e.to_string())?;
     ensure_eq("instances while the child holds the link", attached, Ok(1))?;
     // The link's file is released when the process exits: unreg runs before wait() returns.
-    ensure_eq("instances after the child was killed", hello::count(), Ok(0))?;
+    ensure_eq(
+        "instances after the child was killed",
+        hello::count(),
+        Ok(0),
+    )?;
     kmod::rmmod_wait(HELLO, UNLOAD_TIMEOUT)?;
     ensure(!kmod::is_loaded(HELLO), || "rso_hello still loaded".into())
 }
@@ -264,7 +285,10 @@ fn link_update_map(link: &Link, obj: &Object, name: &str) -> Result<(), i32> {
     let map = obj.maps().find(|m| m.name() == name).ok_or(libc::ENOENT)?;
     // SAFETY: Both pointers come from live libbpf-rs objects.
     let r = unsafe {
-        libbpf_sys::bpf_link__update_map(link.as_libbpf_object().as_ptr(), map.as_libbpf_object().as_ptr())
+        libbpf_sys::bpf_link__update_map(
+            link.as_libbpf_object().as_ptr(),
+            map.as_libbpf_object().as_ptr(),
+        )
     };
     if r < 0 {
         Err(-r)
@@ -276,8 +300,15 @@ fn link_update_map(link: &Link, obj: &Object, name: &str) -> Result<(), i32> {
 fn validate_rejects_missing_op(ctx: &mut Ctx) -> TestResult {
     ctx.load_filter()?;
     let err = load_attach_err(&ctx.obj("filter_missing_op"), "filter_no_decide")?;
-    ensure(err.contains("Invalid argument") || err.contains("-22"), || format!("want EINVAL, got: {err}"))?;
-    ensure_eq("verdict with nothing attached", filter::decide(1), Err(libc::ENOENT))
+    ensure(
+        err.contains("Invalid argument") || err.contains("-22"),
+        || format!("want EINVAL, got: {err}"),
+    )?;
+    ensure_eq(
+        "verdict with nothing attached",
+        filter::decide(1),
+        Err(libc::ENOENT),
+    )
 }
 
 fn link_update_replaces_ops(ctx: &mut Ctx) -> TestResult {
@@ -293,10 +324,19 @@ fn link_update_replaces_ops(ctx: &mut Ctx) -> TestResult {
         .info
         .id;
     let v = filter::decide(3).map_err(errno_name)?;
-    ensure_eq("policy A: decide(3)", (v.verdict, v.id, v.audited), (1, id_a, false))?;
-    link_update_map(&link, &obj, "filter_b").map_err(|e| format!("link update: {}", errno_name(e)))?;
+    ensure_eq(
+        "policy A: decide(3)",
+        (v.verdict, v.id, v.audited),
+        (1, id_a, false),
+    )?;
+    link_update_map(&link, &obj, "filter_b")
+        .map_err(|e| format!("link update: {}", errno_name(e)))?;
     let v = filter::decide(3).map_err(errno_name)?;
-    ensure_eq("policy B: decide(3)", (v.verdict, v.id, v.audited), (0, id_b, true))?;
+    ensure_eq(
+        "policy B: decide(3)",
+        (v.verdict, v.id, v.audited),
+        (0, id_b, true),
+    )?;
     let v = filter::decide(101).map_err(errno_name)?;
     ensure_eq("policy B: decide(101)", v.verdict, 2)?;
     drop(link);
@@ -326,10 +366,13 @@ fn registration_without_btf_fails_loudly(ctx: &mut Ctx) -> TestResult {
     let loaded = kmod::is_loaded(HELLO);
     let log = Command::new("dmesg").output().map_err(|e| e.to_string())?;
     let log = String::from_utf8_lossy(&log.stdout);
-    ensure(res.is_err() && !loaded, || format!("{} without BTF loaded: {res:?}", nobtf.display()))?;
-    ensure(log.contains("struct_ops hello_ops: not registered: the module's BTF lacks"), || {
-        "no clear message in the kernel log".into()
+    ensure(res.is_err() && !loaded, || {
+        format!("{} without BTF loaded: {res:?}", nobtf.display())
     })?;
+    ensure(
+        log.contains("struct_ops hello_ops: not registered: the module's BTF lacks"),
+        || "no clear message in the kernel log".into(),
+    )?;
     // The real module still loads afterwards.
     kmod::insmod(&ctx.ko(HELLO))
 }
@@ -339,19 +382,58 @@ fn kernel_log_clean(_ctx: &mut Ctx) -> TestResult {
 }
 
 const TESTS: &[Test<Ctx>] = &[
-    Test { name: "module_load", run: module_load },
-    Test { name: "attach_link_calls_ops", run: attach_link_calls_ops },
-    Test { name: "nullable_arg", run: nullable_arg },
-    Test { name: "init_member_data", run: init_member_data },
-    Test { name: "validate_rejects_bad_value", run: validate_rejects_bad_value },
-    Test { name: "rmmod_while_attached_fails", run: rmmod_while_attached_fails },
-    Test { name: "rmmod_after_detach_ok", run: rmmod_after_detach_ok },
-    Test { name: "detach_on_process_exit", run: detach_on_process_exit },
-    Test { name: "validate_rejects_missing_op", run: validate_rejects_missing_op },
-    Test { name: "link_update_replaces_ops", run: link_update_replaces_ops },
-    Test { name: "link_update_unsupported", run: link_update_unsupported },
-    Test { name: "registration_without_btf_fails_loudly", run: registration_without_btf_fails_loudly },
-    Test { name: "kernel_log_clean", run: kernel_log_clean },
+    Test {
+        name: "module_load",
+        run: module_load,
+    },
+    Test {
+        name: "attach_link_calls_ops",
+        run: attach_link_calls_ops,
+    },
+    Test {
+        name: "nullable_arg",
+        run: nullable_arg,
+    },
+    Test {
+        name: "init_member_data",
+        run: init_member_data,
+    },
+    Test {
+        name: "validate_rejects_bad_value",
+        run: validate_rejects_bad_value,
+    },
+    Test {
+        name: "rmmod_while_attached_fails",
+        run: rmmod_while_attached_fails,
+    },
+    Test {
+        name: "rmmod_after_detach_ok",
+        run: rmmod_after_detach_ok,
+    },
+    Test {
+        name: "detach_on_process_exit",
+        run: detach_on_process_exit,
+    },
+    Test {
+        name: "validate_rejects_missing_op",
+        run: validate_rejects_missing_op,
+    },
+    Test {
+        name: "link_update_replaces_ops",
+        run: link_update_replaces_ops,
+    },
+    Test {
+        name: "link_update_unsupported",
+        run: link_update_unsupported,
+    },
+    Test {
+        name: "registration_without_btf_fails_loudly",
+        run: registration_without_btf_fails_loudly,
+    },
+    Test {
+        name: "kernel_log_clean",
+        run: kernel_log_clean,
+    },
 ];
 
 /// Child of `detach_on_process_exit`: attach, say so, and wait to be killed.
@@ -420,7 +502,9 @@ fn main() {
             _ => usage(),
         }
     }
-    let (Some(top), Some(build), Some(cmd)) = (top, build, cmd) else { usage() };
+    let (Some(top), Some(build), Some(cmd)) = (top, build, cmd) else {
+        usage()
+    };
     let mut ctx = Ctx { top, build };
     let code = match cmd.as_str() {
         "check" => {
