@@ -39,3 +39,15 @@ struct filter_ops filter_b = {
 	.decide = (void *)decide_big,
 	.audit = (void *)audit_count,
 };
+
+/* Policy C: allow everything; only used as the wrong "old" map of a replace. */
+SEC("struct_ops/decide")
+int BPF_PROG(decide_none, __u64 key)
+{
+	return 0;
+}
+
+SEC(".struct_ops.link")
+struct filter_ops filter_c = {
+	.decide = (void *)decide_none,
+};

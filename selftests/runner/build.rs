@@ -16,7 +16,7 @@ fn main() {
     for (header, allow, name) in [
         (
             "samples/hello/hello_ops.h",
-            "rso_hello_.*|RSO_HELLO_.*",
+            "hello_ops|rso_hello_.*|RSO_HELLO_.*",
             "hello_uapi.rs",
         ),
         (

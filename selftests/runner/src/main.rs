@@ -13,6 +13,33 @@ mod hello;
 mod klog;
 mod kmod;
 mod ktap;
+mod seeds;
+
+/// What libbpf logs (verifier logs among it), captured so tests can check it.
+mod libbpf_log {
+    use libbpf_rs::PrintLevel;
+    use std::sync::Mutex;
+
+    static LOG: Mutex<String> = Mutex::new(String::new());
+
+    fn capture(_level: PrintLevel, msg: String) {
+        if let Ok(mut log) = LOG.lock() {
+            log.push_str(&msg);
+        }
+    }
+
+    /// Routes libbpf's warnings into the capture buffer.
+    pub(crate) fn install() {
+        libbpf_rs::set_print(Some((PrintLevel::Warn, capture)));
+    }
+
+    /// Returns and clears what was captured.
+    pub(crate) fn take() -> String {
+        LOG.lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default()
+    }
+}
 
 use ktap::{
     ensure,
@@ -34,6 +61,10 @@ use std::{
         BufRead,
         BufReader, //
     },
+    os::fd::{
+        AsFd,
+        AsRawFd, //
+    },
     path::{
         Path,
         PathBuf, //
@@ -45,19 +76,19 @@ use std::{
     time::Duration,
 };
 
-const HELLO: &str = "rso_hello";
+pub(crate) const HELLO: &str = "rso_hello";
 const FILTER: &str = "rso_filter";
 const HELLO_MAGIC: i64 = 0xc0ffee;
-const UNLOAD_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const UNLOAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the tests share.
-struct Ctx {
-    top: PathBuf,
-    build: PathBuf,
+pub(crate) struct Ctx {
+    pub(crate) top: PathBuf,
+    pub(crate) build: PathBuf,
 }
 
 impl Ctx {
-    fn ko(&self, name: &str) -> PathBuf {
+    pub(crate) fn ko(&self, name: &str) -> PathBuf {
         let dir = name.strip_prefix("rso_").unwrap_or(name);
         self.top
             .join("samples")
@@ -65,21 +96,21 @@ impl Ctx {
             .join(format!("{name}.ko"))
     }
 
-    fn obj(&self, name: &str) -> PathBuf {
+    pub(crate) fn obj(&self, name: &str) -> PathBuf {
         self.build.join("bpf").join(format!("{name}.bpf.o"))
     }
 
-    fn load_hello(&self) -> Result<(), String> {
+    pub(crate) fn load_hello(&self) -> Result<(), String> {
         kmod::ensure_loaded(&self.ko(HELLO), HELLO)
     }
 
-    fn load_filter(&self) -> Result<(), String> {
+    pub(crate) fn load_filter(&self) -> Result<(), String> {
         kmod::ensure_loaded(&self.ko(FILTER), FILTER)
     }
 }
 
 /// Opens and loads a BPF object.
-fn load(path: &Path) -> Result<Object, String> {
+pub(crate) fn load(path: &Path) -> Result<Object, String> {
     ObjectBuilder::default()
         .open_file(path)
         .and_then(|o| o.load())
@@ -87,7 +118,7 @@ fn load(path: &Path) -> Result<Object, String> {
 }
 
 /// Attaches the struct_ops map `name` of `obj`; returns the link and the map id.
-fn attach(obj: &mut Object, name: &str) -> Result<(Link, u32), String> {
+pub(crate) fn attach(obj: &mut Object, name: &str) -> Result<(Link, u32), String> {
     let mut map = obj
         .maps_mut()
         .find(|m| m.name() == name)
@@ -99,7 +130,7 @@ fn attach(obj: &mut Object, name: &str) -> Result<(Link, u32), String> {
     Ok((link, id))
 }
 
-fn errno_name(e: i32) -> String {
+pub(crate) fn errno_name(e: i32) -> String {
     std::io::Error::from_raw_os_error(e).to_string()
 }
 
@@ -278,10 +309,40 @@ fn detach_on_process_exit(ctx: &mut Ctx) -> TestResult {
     ensure(!kmod::is_loaded(HELLO), || "rso_hello still loaded".into())
 }
 
+/// The fd of the struct_ops map `name` of `obj`.
+pub(crate) fn map_fd(obj: &Object, name: &str) -> Result<i32, String> {
+    obj.maps()
+        .find(|m| m.name() == name)
+        .map(|m| m.as_fd().as_raw_fd())
+        .ok_or_else(|| format!("no map {name}"))
+}
+
+/// `BPF_LINK_UPDATE` of a struct_ops link to the map `new_fd`, whose value must be written
+/// already; with `old_fd`, as `BPF_F_REPLACE` of that map. `Err(errno)` on failure.
+pub(crate) fn link_update(link: &Link, new_fd: i32, old_fd: Option<i32>) -> Result<(), i32> {
+    let opts = libbpf_sys::bpf_link_update_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_link_update_opts>() as _,
+        flags: if old_fd.is_some() {
+            libbpf_sys::BPF_F_REPLACE
+        } else {
+            0
+        },
+        old_map_fd: old_fd.unwrap_or(0) as _,
+        ..Default::default()
+    };
+    // SAFETY: Valid fds and a fully initialised options struct.
+    let r = unsafe { libbpf_sys::bpf_link_update(link.as_fd().as_raw_fd(), new_fd, &opts) };
+    if r < 0 {
+        Err(-r)
+    } else {
+        Ok(())
+    }
+}
+
 /// `bpf_link__update_map()`: writes the value of the struct_ops map `name` of `obj` (libbpf
 /// writes a `.struct_ops.link` map's value only when it attaches or updates with it), then
 /// switches `link` to it. `Err(errno)` on failure.
-fn link_update_map(link: &Link, obj: &Object, name: &str) -> Result<(), i32> {
+pub(crate) fn link_update_map(link: &Link, obj: &Object, name: &str) -> Result<(), i32> {
     let map = obj.maps().find(|m| m.name() == name).ok_or(libc::ENOENT)?;
     // SAFETY: Both pointers come from live libbpf-rs objects.
     let r = unsafe {
@@ -431,6 +492,42 @@ const TESTS: &[Test<Ctx>] = &[
         run: registration_without_btf_fails_loudly,
     },
     Test {
+        name: "map_no_link_lifecycle",
+        run: seeds::map_no_link_lifecycle,
+    },
+    Test {
+        name: "map_value_introspection",
+        run: seeds::map_value_introspection,
+    },
+    Test {
+        name: "multi_instance_by_id",
+        run: seeds::multi_instance_by_id,
+    },
+    Test {
+        name: "detach_epollhup",
+        run: seeds::detach_epollhup,
+    },
+    Test {
+        name: "link_update_replace_wrong_old",
+        run: seeds::link_update_replace_wrong_old,
+    },
+    Test {
+        name: "nullable_unchecked_rejected",
+        run: seeds::nullable_unchecked_rejected,
+    },
+    Test {
+        name: "module_pinning_unattached_map",
+        run: seeds::module_pinning_unattached_map,
+    },
+    Test {
+        name: "reload_cycle",
+        run: seeds::reload_cycle,
+    },
+    Test {
+        name: "unprivileged_denied",
+        run: seeds::unprivileged_denied,
+    },
+    Test {
         name: "kernel_log_clean",
         run: kernel_log_clean,
     },
@@ -506,6 +603,7 @@ fn main() {
         usage()
     };
     let mut ctx = Ctx { top, build };
+    libbpf_log::install();
     let code = match cmd.as_str() {
         "check" => {
             if let Err(e) = klog::start() {

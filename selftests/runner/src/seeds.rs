@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The behaviours of the five seed series (and of C struct_ops types in the kernel's own
+//! selftests), checked against the Rust modules.
+
+use crate::{
+    attach,
+    errno_name,
+    filter,
+    hello,
+    kmod,
+    ktap::{
+        ensure,
+        ensure_eq,
+        TestResult, //
+    },
+    libbpf_log,
+    link_update,
+    link_update_map,
+    load,
+    map_fd,
+    Ctx,
+    HELLO,
+    UNLOAD_TIMEOUT, //
+};
+use libbpf_rs::{
+    libbpf_sys,
+    MapCore,
+    MapFlags,
+    Object, //
+};
+use std::{
+    io::Read,
+    os::{
+        fd::{
+            AsFd,
+            AsRawFd, //
+        },
+        unix::process::CommandExt,
+    },
+    process::{
+        Command,
+        Stdio, //
+    },
+};
+
+/// `enum bpf_struct_ops_state` (include/linux/bpf.h).
+const STATE_INIT: u32 = 0;
+const STATE_INUSE: u32 = 1;
+const STATE_TOBEFREE: u32 = 2;
+
+/// Where `data` starts in a struct_ops map value: after the 8-byte
+/// `struct bpf_struct_ops_common_value`, cacheline aligned.
+const DATA_OFFSET: usize = 64;
+
+/// A struct_ops map value as `BPF_MAP_LOOKUP_ELEM` returns it.
+struct Value(Vec<u8>);
+
+impl Value {
+    fn u32_at(&self, off: usize) -> u32 {
+        u32::from_ne_bytes(self.0[off..off + 4].try_into().unwrap_or_default())
+    }
+
+    fn u64_at(&self, off: usize) -> u64 {
+        u64::from_ne_bytes(self.0[off..off + 8].try_into().unwrap_or_default())
+    }
+
+    fn refcnt(&self) -> u32 {
+        self.u32_at(0)
+    }
+
+    fn state(&self) -> u32 {
+        self.u32_at(4)
+    }
+
+    /// The member of `data` at byte offset `off`, as a 64-bit slot (function pointers hold
+    /// program ids).
+    fn slot(&self, off: usize) -> u64 {
+        self.u64_at(DATA_OFFSET + off)
+    }
+}
+
+fn lookup(obj: &Object, name: &str) -> Result<Value, String> {
+    let map = obj
+        .maps()
+        .find(|m| m.name() == name)
+        .ok_or(format!("no map {name}"))?;
+    let want = DATA_OFFSET + std::mem::size_of::<hello::hello_ops>().next_multiple_of(64);
+    ensure_eq("value size", map.value_size() as usize, want)?;
+    map.lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
+        .map_err(|e| format!("lookup: {e}"))?
+        .map(Value)
+        .ok_or_else(|| "lookup of key 0 found nothing".into())
+}
+
+/// The id of program `name` of `obj`.
+fn prog_id(obj: &Object, name: &str) -> Result<u32, String> {
+    let prog = obj
+        .progs()
+        .find(|p| p.name() == name)
+        .ok_or(format!("no program {name}"))?;
+    let mut info = libbpf_sys::bpf_prog_info::default();
+    let mut len = std::mem::size_of_val(&info) as u32;
+    // SAFETY: `info` is valid for `len` bytes of writes.
+    let r = unsafe {
+        libbpf_sys::bpf_obj_get_info_by_fd(
+            prog.as_fd().as_raw_fd(),
+            (&raw mut info).cast(),
+            &mut len,
+        )
+    };
+    ensure(r == 0, || format!("prog info: {r}"))?;
+    Ok(info.id)
+}
+
+pub(crate) fn map_no_link_lifecycle(ctx: &mut Ctx) -> TestResult {
+    ctx.load_hello()?;
+    let mut obj = load(&ctx.obj("hello_nolink"))?;
+    ensure_eq(
+        "state after load",
+        lookup(&obj, "hello_nolink")?.state(),
+        STATE_INIT,
+    )?;
+    ensure_eq("instances after load", hello::count(), Ok(0))?;
+    let (link, id) = attach(&mut obj, "hello_nolink")?;
+    ensure_eq(
+        "state after update",
+        lookup(&obj, "hello_nolink")?.state(),
+        STATE_INUSE,
+    )?;
+    let r = hello::call(id, hello::RSO_HELLO_OP_ADD, 20, 22).map_err(errno_name)?;
+    ensure_eq("reg ran: add(20, 22) on the map", (r.ret, r.id), (42, id))?;
+    let map = obj
+        .maps()
+        .find(|m| m.name() == "hello_nolink")
+        .ok_or("no map")?;
+    map.delete(&0u32.to_ne_bytes())
+        .map_err(|e| format!("delete key 0: {e}"))?;
+    ensure_eq("instances after delete (unreg ran)", hello::count(), Ok(0))?;
+    ensure_eq(
+        "state after delete",
+        lookup(&obj, "hello_nolink")?.state(),
+        STATE_TOBEFREE,
+    )?;
+    // libbpf's detach of a map without a link deletes key 0 again; that fails, harmlessly.
+    drop(link);
+    Ok(())
+}
+
+pub(crate) fn map_value_introspection(ctx: &mut Ctx) -> TestResult {
+    ctx.load_hello()?;
+    let mut obj = load(&ctx.obj("hello_nolink"))?;
+    let (_link, _id) = attach(&mut obj, "hello_nolink")?;
+    let v = lookup(&obj, "hello_nolink")?;
+    ensure_eq("state", v.state(), STATE_INUSE)?;
+    ensure(v.refcnt() >= 1, || {
+        format!("refcnt {} while in use", v.refcnt())
+    })?;
+    ensure_eq(
+        "add slot (program id)",
+        v.slot(std::mem::offset_of!(hello::hello_ops, add)),
+        u64::from(prog_id(&obj, "nolink_add")?),
+    )?;
+    ensure_eq(
+        "negate slot (program id)",
+        v.slot(std::mem::offset_of!(hello::hello_ops, negate)),
+        u64::from(prog_id(&obj, "nolink_negate")?),
+    )?;
+    ensure_eq(
+        "task_pid slot (unimplemented)",
+        v.slot(std::mem::offset_of!(hello::hello_ops, task_pid)),
+        0,
+    )?;
+    ensure_eq(
+        "magic",
+        v.u32_at(DATA_OFFSET + std::mem::offset_of!(hello::hello_ops, magic)),
+        0xabc,
+    )
+}
+
+pub(crate) fn multi_instance_by_id(ctx: &mut Ctx) -> TestResult {
+    ctx.load_hello()?;
+    let mut obj = load(&ctx.obj("hello_multi"))?;
+    let mut links = Vec::new();
+    for k in 1..=3 {
+        let (link, id) = attach(&mut obj, &format!("multi_{k}"))?;
+        links.push((link, id, k));
+    }
+    ensure_eq("instances", hello::count(), Ok(3))?;
+    for (_, id, k) in &links {
+        let r = hello::call(*id, hello::RSO_HELLO_OP_ADD, 1, 2).map_err(errno_name)?;
+        ensure_eq(
+            &format!("instance of map {id}"),
+            (r.ret, r.magic, r.id),
+            (3 + 1000 * k, *k, *id),
+        )?;
+    }
+    let (link2, id2, _) = links.remove(1);
+    drop(link2);
+    ensure_eq(
+        "call of the detached instance",
+        hello::call(id2, hello::RSO_HELLO_OP_ADD, 1, 2).map(|r| r.ret),
+        Err(libc::ENOENT),
+    )?;
+    for (_, id, k) in &links {
+        let r = hello::call(*id, hello::RSO_HELLO_OP_ADD, 1, 2).map_err(errno_name)?;
+        ensure_eq(
+            &format!("instance of map {id} after another detached"),
+            r.magic,
+            *k,
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn detach_epollhup(ctx: &mut Ctx) -> TestResult {
+    ctx.load_hello()?;
+    let mut obj = load(&ctx.obj("hello"))?;
+    let (link, _id) = attach(&mut obj, "hello_link")?;
+    // SAFETY: Plain syscalls on fds this function owns; `ev` outlives the calls.
+    unsafe {
+        let ep = libc::epoll_create1(libc::EPOLL_CLOEXEC);
+        ensure(ep >= 0, || "epoll_create1 failed".into())?;
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLHUP) as u32,
+            u64: 7,
+        };
+        let fd = link.as_fd().as_raw_fd();
+        let r = libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev);
+        let before = libc::epoll_wait(ep, &mut ev, 1, 0);
+        link.detach().map_err(|e| format!("detach: {e}"))?;
+        let count = hello::count();
+        let mut out = libc::epoll_event { events: 0, u64: 0 };
+        let after = libc::epoll_wait(ep, &mut out, 1, 2000);
+        libc::close(ep);
+        ensure_eq("epoll_ctl", r, 0)?;
+        ensure_eq("events before detach", before, 0)?;
+        ensure_eq("instances after detach (unreg ran)", count, Ok(0))?;
+        let events = out.events;
+        ensure(after == 1 && events & libc::EPOLLHUP as u32 != 0, || {
+            format!("after detach: {after} events, mask {events:#x}, want EPOLLHUP")
+        })
+    }
+}
+
+pub(crate) fn link_update_replace_wrong_old(ctx: &mut Ctx) -> TestResult {
+    ctx.load_filter()?;
+    let mut obj = load(&ctx.obj("filter"))?;
+    let (link, id_a) = attach(&mut obj, "filter_a")?;
+    link_update_map(&link, &obj, "filter_b")
+        .map_err(|e| format!("update to B: {}", errno_name(e)))?;
+    let id_b = filter::decide(3).map_err(errno_name)?.id;
+    ensure(id_b != id_a, || "update to B did not switch".into())?;
+    // Back to A, naming the wrong old map (C; the link holds B).
+    ensure_eq(
+        "replace with the wrong old map",
+        link_update(
+            &link,
+            map_fd(&obj, "filter_a")?,
+            Some(map_fd(&obj, "filter_c")?),
+        ),
+        Err(libc::EPERM),
+    )?;
+    let v = filter::decide(3).map_err(errno_name)?;
+    ensure_eq(
+        "active instance after the refused update",
+        (v.id, v.verdict),
+        (id_b, 0),
+    )?;
+    // And with the right old map, it works.
+    link_update(
+        &link,
+        map_fd(&obj, "filter_a")?,
+        Some(map_fd(&obj, "filter_b")?),
+    )
+    .map_err(|e| format!("replace with the right old map: {}", errno_name(e)))?;
+    let v = filter::decide(3).map_err(errno_name)?;
+    ensure_eq(
+        "active instance after the replace",
+        (v.id, v.verdict),
+        (id_a, 1),
+    )
+}
+
+pub(crate) fn nullable_unchecked_rejected(ctx: &mut Ctx) -> TestResult {
+    ctx.load_hello()?;
+    libbpf_log::take();
+    let res = load(&ctx.obj("hello_nullable_unchecked"));
+    let log = libbpf_log::take();
+    ensure(res.is_err(), || {
+        "a program that dereferences a __nullable task unchecked loaded".into()
+    })?;
+    ensure(
+        log.contains("invalid mem access 'trusted_ptr_or_null_'"),
+        || format!("verifier log lacks the NULL check message:\n{log}"),
+    )
+}
+
+pub(crate) fn module_pinning_unattached_map(ctx: &mut Ctx) -> TestResult {
+    if kmod::is_loaded(HELLO) {
+        kmod::rmmod_wait(HELLO, UNLOAD_TIMEOUT)?;
+    }
+    kmod::insmod(&ctx.ko(HELLO))?;
+    let obj = load(&ctx.obj("hello"))?;
+    let e = kmod::rmmod(HELLO).err();
+    ensure(e.as_deref().is_some_and(|e| e.contains("in use")), || {
+        format!("rmmod with a created, never attached map: want \"in use\", got {e:?}")
+    })?;
+    drop(obj);
+    kmod::rmmod_wait(HELLO, UNLOAD_TIMEOUT)?;
+    libbpf_log::take();
+    let res = load(&ctx.obj("hello"));
+    let log = libbpf_log::take();
+    let out = match res {
+        Ok(_) => Err("a hello_ops map was created with rso_hello unloaded".into()),
+        Err(_) => ensure(log.contains("hello_ops is not found in kernel BTF"), || {
+            format!("no clear error from libbpf:\n{log}")
+        }),
+    };
+    kmod::insmod(&ctx.ko(HELLO))?;
+    out
+}
+
+/// The id of the module BTF a struct_ops map of `obj` belongs to.
+fn map_btf_obj_id(obj: &Object, name: &str) -> Result<u32, String> {
+    let map = obj
+        .maps()
+        .find(|m| m.name() == name)
+        .ok_or(format!("no map {name}"))?;
+    Ok(map.info().map_err(|e| e.to_string())?.info.btf_vmlinux_id)
+}
+
+pub(crate) fn reload_cycle(ctx: &mut Ctx) -> TestResult {
+    ctx.load_hello()?;
+    let first = {
+        let mut obj = load(&ctx.obj("hello"))?;
+        let (_link, _id) = attach(&mut obj, "hello_link")?;
+        map_btf_obj_id(&obj, "hello_link")?
+    };
+    kmod::rmmod_wait(HELLO, UNLOAD_TIMEOUT)?;
+    kmod::insmod(&ctx.ko(HELLO))?;
+    let mut obj = load(&ctx.obj("hello"))?;
+    let (_link, id) = attach(&mut obj, "hello_link")?;
+    let second = map_btf_obj_id(&obj, "hello_link")?;
+    ensure(second != 0 && second > first, || {
+        format!("module BTF id {first} before the reload, {second} after: want a new, larger id")
+    })?;
+    let r = hello::call(id, hello::RSO_HELLO_OP_ADD, 5, 6).map_err(errno_name)?;
+    ensure_eq("add(5, 6) after the reload", r.ret, 11)
+}
+
+pub(crate) fn unprivileged_denied(ctx: &mut Ctx) -> TestResult {
+    ctx.load_hello()?;
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Command::new(me)
+        .args([
+            "--top",
+            &ctx.top.to_string_lossy(),
+            "--build",
+            &ctx.build.to_string_lossy(),
+            "hold-link",
+        ])
+        .uid(65534)
+        .gid(65534)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("spawn as nobody: {e}"))?;
+    let mut out = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        let _ = o.read_to_string(&mut out);
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    ensure(!status.success() && !out.contains("ready"), || {
+        format!("an unprivileged process attached hello_ops: {out}")
+    })?;
+    ensure(out.contains("Operation not permitted"), || {
+        format!("want EPERM, got: {out}")
+    })?;
+    ensure_eq("instances", hello::count(), Ok(0))
+}
