@@ -30,7 +30,7 @@ endif
 TOOLS = $(shell $(CURDIR)/scripts/kernel.sh --tools-dir $(KDIR))
 BUILD := $(CURDIR)/build
 
-RUST_SOURCES := $(filter-out %_generated.rs,$(wildcard rust/*.rs samples/*/*.rs))
+RUST_SOURCES := $(filter-out %_generated.rs,$(wildcard rust/*.rs samples/*/*.rs selftests/testmod/*.rs))
 
 .PHONY: all modules modules_install clean clippy fmt fmtcheck rust-analyzer \
 	setup kernel selftests check run
@@ -67,9 +67,9 @@ kernel:
 # Selftests: BPF programs (C, clang -target bpf) and the Rust runner.
 BPF_PROGS := $(patsubst selftests/progs/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(wildcard selftests/progs/*.bpf.c))
 BPF_CFLAGS = -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -fms-extensions -Wno-microsoft-anon-tag \
-	-I$(TOOLS) -I$(TOOLS)/bpftool/libbpf/include $(addprefix -I,$(wildcard samples/*))
+	-I$(TOOLS) -I$(TOOLS)/bpftool/libbpf/include $(addprefix -I,$(wildcard samples/*) selftests/testmod)
 
-$(BUILD)/bpf/%.bpf.o: selftests/progs/%.bpf.c $(wildcard samples/*/*.h)
+$(BUILD)/bpf/%.bpf.o: selftests/progs/%.bpf.c $(wildcard samples/*/*.h selftests/testmod/*.h)
 	@mkdir -p $(@D)
 	clang $(BPF_CFLAGS) -c $< -o $@
 

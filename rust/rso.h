@@ -33,6 +33,7 @@
 
 #include <linux/bpf.h>
 #include <linux/btf.h>
+#include <linux/btf_ids.h>
 #include <linux/compiler.h>
 
 /* A stub for the op `op` of `type`, returning zero. */
@@ -62,6 +63,38 @@
 	int rso_##type##_register(struct bpf_struct_ops *st_ops)	\
 	{								\
 		return register_bpf_struct_ops(st_ops, type);		\
+	}
+
+/*
+ * Kfuncs of the module, for struct_ops and syscall programs. Kfuncs need BTF,
+ * so they live in the C part too (their bodies may call into Rust):
+ *
+ *	__bpf_kfunc int bpf_foo(int x, struct bpf_prog_aux *aux);
+ *	RSO_KFUNCS(foo,
+ *		BTF_ID_FLAGS(func, bpf_foo, KF_IMPLICIT_ARGS));
+ *
+ * defines rso_<name>_register_kfuncs(), which the Rust side calls through
+ * `declare_kfuncs!` (rust/struct_ops.rs).
+ */
+#define RSO_KFUNCS(name, ...)						\
+	BTF_KFUNCS_START(rso_##name##_kfunc_ids)			\
+	__VA_ARGS__							\
+	BTF_KFUNCS_END(rso_##name##_kfunc_ids)				\
+	static const struct btf_kfunc_id_set rso_##name##_kfunc_set = {	\
+		.owner = THIS_MODULE,					\
+		.set = &rso_##name##_kfunc_ids,				\
+	};								\
+	int rso_##name##_register_kfuncs(void);				\
+	int rso_##name##_register_kfuncs(void)				\
+	{								\
+		int err;						\
+									\
+		err = register_btf_kfunc_id_set(BPF_PROG_TYPE_STRUCT_OPS,	\
+						&rso_##name##_kfunc_set);	\
+		if (err)						\
+			return err;					\
+		return register_btf_kfunc_id_set(BPF_PROG_TYPE_SYSCALL,	\
+						 &rso_##name##_kfunc_set);	\
 	}
 
 #endif /* RSO_H */

@@ -80,6 +80,7 @@ use kernel::{
     },
     module::this_module,
     prelude::*,
+    sync::aref::ARef,
     task::Task,
     types::Opaque, //
 };
@@ -348,7 +349,8 @@ impl<T: StructOps> Instance<T> {
     /// Calls the op that `select` picks, with `args`; `None` when BPF did not implement it.
     ///
     /// Arguments are converted by [`OpArg`]: integers as they are, `&Task` and `Option<&Task>`
-    /// as task pointers.
+    /// as task pointers, `ARef<Task>` as a task reference that moves to the program. When the op
+    /// is not implemented, `args` are dropped (an `ARef<Task>` releases its reference).
     pub fn call<F, A>(&self, select: impl FnOnce(&T::Ops) -> Option<F>, args: A) -> Option<F::Ret>
     where
         F: OpFn,
@@ -875,6 +877,14 @@ unsafe impl OpArg<*mut bindings::task_struct> for Option<&Task> {
     }
 }
 
+// SAFETY: The reference moves to the program: only pass `ARef<Task>` to a parameter whose stub
+// names it `__ref`, where the verifier forces programs to release it (`bpf_task_release()`).
+unsafe impl OpArg<*mut bindings::task_struct> for ARef<Task> {
+    fn into_raw(self) -> *mut bindings::task_struct {
+        ARef::into_raw(self).as_ptr().cast()
+    }
+}
+
 /// A tuple of [`OpArg`]s, converted to the tuple of C parameters `Raw`.
 pub trait OpArgs<Raw> {
     /// Converts the values.
@@ -1026,6 +1036,34 @@ macro_rules! ops_header {
             #[allow(unused_imports)]
             use ::kernel::bindings::*;
             $($body)*
+        }
+    };
+}
+
+/// Declares the safe registration of the kfuncs a module's C part defines with
+/// `RSO_KFUNCS($name, ...)` (`rust/rso.h`): a function `$fn() -> Result` that registers them for
+/// struct_ops and syscall programs. Call it from the module's `init`; the kernel drops the
+/// registration with the module's BTF.
+///
+/// # Examples
+///
+/// ```ignore
+/// declare_kfuncs!(fn register_kfuncs = testmod);
+/// ```
+#[macro_export]
+macro_rules! declare_kfuncs {
+    ($vis:vis fn $fn:ident = $name:ident) => {
+        ::kernel::macros::paste! {
+            unsafe extern "C" {
+                fn [<rso_ $name _register_kfuncs>]() -> ::core::ffi::c_int;
+            }
+
+            /// Registers the module's kfuncs (`RSO_KFUNCS()` in its C part).
+            $vis fn $fn() -> ::kernel::error::Result {
+                // SAFETY: `RSO_KFUNCS($name, ...)` in the C part defines the function with this
+                // signature; it may be called at any time after the module's BTF is loaded.
+                ::kernel::error::to_result(unsafe { [<rso_ $name _register_kfuncs>]() })
+            }
         }
     };
 }

@@ -20,6 +20,11 @@ fn main() {
             "hello_uapi.rs",
         ),
         (
+            "selftests/testmod/testmod_ops.h",
+            "rso_testmod_.*|RSO_TESTMOD_.*",
+            "testmod_uapi.rs",
+        ),
+        (
             "samples/filter/filter_ops.h",
             "rso_filter_.*|RSO_FILTER_.*",
             "filter_uapi.rs",

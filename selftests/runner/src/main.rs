@@ -14,6 +14,7 @@ mod klog;
 mod kmod;
 mod ktap;
 mod seeds;
+mod testmod;
 
 /// What libbpf logs (verifier logs among it), captured so tests can check it.
 mod libbpf_log {
@@ -78,6 +79,7 @@ use std::{
 
 pub(crate) const HELLO: &str = "rso_hello";
 const FILTER: &str = "rso_filter";
+const TESTMOD: &str = "rso_testmod";
 const HELLO_MAGIC: i64 = 0xc0ffee;
 pub(crate) const UNLOAD_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -90,10 +92,12 @@ pub(crate) struct Ctx {
 impl Ctx {
     pub(crate) fn ko(&self, name: &str) -> PathBuf {
         let dir = name.strip_prefix("rso_").unwrap_or(name);
-        self.top
-            .join("samples")
-            .join(dir)
-            .join(format!("{name}.ko"))
+        let parent = if name == TESTMOD {
+            "selftests"
+        } else {
+            "samples"
+        };
+        self.top.join(parent).join(dir).join(format!("{name}.ko"))
     }
 
     pub(crate) fn obj(&self, name: &str) -> PathBuf {
@@ -106,6 +110,10 @@ impl Ctx {
 
     pub(crate) fn load_filter(&self) -> Result<(), String> {
         kmod::ensure_loaded(&self.ko(FILTER), FILTER)
+    }
+
+    pub(crate) fn load_testmod(&self) -> Result<(), String> {
+        kmod::ensure_loaded(&self.ko(TESTMOD), TESTMOD)
     }
 }
 
@@ -218,7 +226,7 @@ fn init_member_data(ctx: &mut Ctx) -> TestResult {
 
 /// Loads `obj` and attaches its map `map` (libbpf writes a `.struct_ops.link` map's value when it
 /// attaches it); returns the error, or fails if both worked.
-fn load_attach_err(path: &Path, map: &str) -> Result<String, String> {
+pub(crate) fn load_attach_err(path: &Path, map: &str) -> Result<String, String> {
     let mut obj = match load(path) {
         Ok(obj) => obj,
         Err(e) => return Ok(e),
@@ -526,6 +534,38 @@ const TESTS: &[Test<Ctx>] = &[
     Test {
         name: "unprivileged_denied",
         run: seeds::unprivileged_denied,
+    },
+    Test {
+        name: "unsupported_member",
+        run: seeds::unsupported_member,
+    },
+    Test {
+        name: "testmod_attach_calls_ops",
+        run: seeds::testmod_ops_work,
+    },
+    Test {
+        name: "refcounted_arg",
+        run: seeds::refcounted_arg,
+    },
+    Test {
+        name: "refcounted_leak_rejected",
+        run: seeds::refcounted_leak_rejected,
+    },
+    Test {
+        name: "check_member_rejects",
+        run: seeds::check_member_rejects,
+    },
+    Test {
+        name: "init_member_rejects_bad_data",
+        run: seeds::init_member_rejects_bad_data,
+    },
+    Test {
+        name: "assoc_struct_ops",
+        run: seeds::assoc_struct_ops,
+    },
+    Test {
+        name: "assoc_reuse_poisoned",
+        run: seeds::assoc_reuse_poisoned,
     },
     Test {
         name: "kernel_log_clean",

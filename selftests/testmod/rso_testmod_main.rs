@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `rso_testmod`: a test-only struct_ops type, `testmod_ops`, for what the samples do not show:
+//! a `__ref` task argument, `check_member` refusing sleepable programs, an unsupported op, data
+//! refused by `init_member`, and a kfunc that finds a program's associated instance.
+
+use kernel::{
+    fs::File,
+    ioctl::_IOWR,
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+    prelude::*,
+    sync::aref::ARef,
+    task::Task,
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
+};
+
+#[macro_use]
+#[path = "../../rust/struct_ops.rs"]
+mod struct_ops;
+
+use struct_ops::{
+    Member,
+    Prog,
+    StructOps, //
+};
+
+ops_header! {
+    /// The Rust view of `testmod_ops.h`.
+    mod testmod_h {
+        include!("testmod_ops_generated.rs");
+    }
+}
+
+use testmod_h::*;
+
+module! {
+    type: RsoTestmod,
+    name: "rso_testmod",
+    authors: ["rust-struct-ops developers"],
+    description: "testmod_ops: a test-only struct_ops type",
+    license: "GPL",
+}
+
+declare_struct_ops! {
+    /// The `testmod_ops` struct_ops type.
+    static TESTMOD: TestmodOps = testmod_ops;
+}
+
+declare_kfuncs!(fn register_kfuncs = testmod);
+
+/// The Rust side of `testmod_ops`.
+struct TestmodOps;
+
+#[vtable]
+impl StructOps for TestmodOps {
+    fn check_member(member: &Member<'_>, prog: &Prog) -> Result {
+        if member.is(core::mem::offset_of!(testmod_ops, nosleep)) && prog.is_sleepable() {
+            return Err(EINVAL);
+        }
+        Ok(())
+    }
+
+    fn init_member(
+        member: &Member<'_>,
+        kdata: &mut testmod_ops,
+        udata: &testmod_ops,
+    ) -> Result<bool> {
+        if member.is(core::mem::offset_of!(testmod_ops, limit)) {
+            if udata.limit > RSO_TESTMOD_LIMIT_MAX {
+                pr_warn!(
+                    "testmod_ops: limit {} is above {}\n",
+                    udata.limit,
+                    RSO_TESTMOD_LIMIT_MAX
+                );
+                return Err(ERANGE);
+            }
+            kdata.limit = udata.limit;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}
+
+const NR_FIELDS: usize = RSO_TESTMOD_NR_FIELDS as usize;
+const IOC_CALL: u32 = _IOWR::<[i64; NR_FIELDS]>(RSO_TESTMOD_IOC_MAGIC as u32, RSO_TESTMOD_IOC_NR);
+
+fn call(v: &mut [i64; NR_FIELDS]) -> Result {
+    let op = u32::try_from(v[RSO_TESTMOD_F_OP as usize]).map_err(|_| EINVAL)?;
+    if op == RSO_TESTMOD_OP_COUNT {
+        v[RSO_TESTMOD_F_RET as usize] = TESTMOD.ids::<64>().1 as i64;
+        return Ok(());
+    }
+    let inst = match v[RSO_TESTMOD_F_MAP_ID as usize] {
+        0 => TESTMOD.first(),
+        id => TESTMOD.get(u32::try_from(id).map_err(|_| EINVAL)?),
+    }
+    .ok_or(ENOENT)?;
+    let x = i32::try_from(v[RSO_TESTMOD_F_ARG as usize]).map_err(|_| EINVAL)?;
+    let ret = match op {
+        RSO_TESTMOD_OP_NOSLEEP => inst.call(|o| o.nosleep, (x,)),
+        RSO_TESTMOD_OP_MAY_SLEEP => inst.call(|o| o.may_sleep, (x,)),
+        RSO_TESTMOD_OP_TAKE_TASK => {
+            let task: &Task = current!();
+            // `take_task`'s stub tags its argument `__ref`: the reference moves to the program.
+            inst.call(|o| o.take_task, (ARef::from(task),))
+        }
+        _ => return Err(EINVAL),
+    }
+    .ok_or(EOPNOTSUPP)?;
+    v[RSO_TESTMOD_F_RET as usize] = ret.into();
+    v[RSO_TESTMOD_F_LIMIT as usize] = inst.ops().limit.into();
+    Ok(())
+}
+
+/// An open `/dev/rso_testmod`.
+struct TestmodDev;
+
+#[vtable]
+impl MiscDevice for TestmodDev {
+    type Ptr = Pin<KBox<Self>>;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        Ok(KBox::pin(TestmodDev, GFP_KERNEL)?)
+    }
+
+    fn ioctl(_me: Pin<&TestmodDev>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        if cmd != IOC_CALL {
+            return Err(ENOTTY);
+        }
+        let size = core::mem::size_of::<[i64; NR_FIELDS]>();
+        let (mut reader, mut writer) =
+            UserSlice::new(UserPtr::from_addr(arg), size).reader_writer();
+        let mut v: [i64; NR_FIELDS] = reader.read()?;
+        call(&mut v)?;
+        writer.write(&v)?;
+        Ok(0)
+    }
+}
+
+#[pin_data]
+struct RsoTestmod {
+    #[pin]
+    _dev: MiscDeviceRegistration<TestmodDev>,
+}
+
+impl kernel::InPlaceModule for RsoTestmod {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            _dev <- {
+                TESTMOD.register()?;
+                register_kfuncs()?;
+                MiscDeviceRegistration::register(MiscDeviceOptions {
+                    name: c"rso_testmod",
+                })
+            },
+        })
+    }
+}
