@@ -138,15 +138,30 @@ build_kernel() {
 	say "kernel: built in $((SECONDS - t0)) s"
 }
 
-# bpftool and libbpf from the same tree, and the vmlinux.h the BPF programs
-# include. They live in the build directory, beside the kernel they match.
+# bpftool and libbpf from the same tree, with kernel/patches/bpftool/*.patch
+# applied to a private copy of bpftool's directory (the source tree is never
+# modified: it may be a user's), and the vmlinux.h the BPF programs include.
+# They live beside the kernel they match; bpftool is rebuilt when the
+# patches change.
 build_tools() {
-	local src=$1 b=$2
-	if [ ! -x "$b/bpftool/bpftool" ]; then
+	local src=$1 b=$2 copy="$2/bpftool-src" sum e p
+	sum=$(cat "$top"/kernel/patches/bpftool/*.patch 2>/dev/null | sha256sum | cut -c1-16)
+	if [ ! -x "$b/bpftool/bpftool" ] || [ "$(cat "$b/bpftool/.rso-patches" 2>/dev/null)" != "$sum" ]; then
 		say "kernel: building bpftool and libbpf from $src"
-		mkdir -p "$b/bpftool"
-		make -C "$src/tools/bpf/bpftool" OUTPUT="$b/bpftool/" -j"$jobs" >"$b/rso-bpftool.log" 2>&1 ||
+		rm -rf "$copy" "$b/bpftool"
+		mkdir -p "$copy/tools/bpf" "$b/bpftool"
+		for e in "$src"/tools/*; do [ "${e##*/}" = bpf ] || ln -s "$e" "$copy/tools/"; done
+		for e in "$src"/tools/bpf/*; do [ "${e##*/}" = bpftool ] || ln -s "$e" "$copy/tools/bpf/"; done
+		cp -r "$src/tools/bpf/bpftool" "$copy/tools/bpf/"
+		for p in "$top"/kernel/patches/bpftool/*.patch; do
+			[ -e "$p" ] || continue
+			say "kernel: applying ${p#"$top"/}"
+			patch -s -p1 -d "$copy" <"$p" || die "cannot apply $p to bpftool of $src"
+		done
+		make -C "$copy/tools/bpf/bpftool" srctree="$src" OUTPUT="$b/bpftool/" -j"$jobs" \
+			>"$b/rso-bpftool.log" 2>&1 ||
 			{ tail -n 30 "$b/rso-bpftool.log" >&2; die "bpftool build failed; log in $b/rso-bpftool.log"; }
+		printf '%s\n' "$sum" >"$b/bpftool/.rso-patches"
 	fi
 	if [ ! -s "$b/vmlinux.h" ] || [ "$b/vmlinux" -nt "$b/vmlinux.h" ]; then
 		say "kernel: generating vmlinux.h"

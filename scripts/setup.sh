@@ -14,7 +14,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 
 apt_pkgs=(
-	gcc make flex bison bc libelf-dev libssl-dev dwarves cpio kmod xz-utils
+	gcc make flex bison bc libelf-dev libssl-dev dwarves cpio kmod xz-utils patch
 	clang llvm pkg-config zlib1g-dev libcap-dev
 	qemu-system-x86 udev busybox-static
 	python3-venv

@@ -44,7 +44,8 @@ make -C "$top" --no-print-directory selftests >&2
 say "vmtest: build done after $((SECONDS - t0)) s; booting the VM"
 
 runner="$top/build/cargo/release/rso-selftests"
-"$here/vm.sh" "$KDIR" "$runner" --top "$top" --build "$top/build" "$cmd"
+bpftool="$("$here/kernel.sh" --tools-dir "$KDIR")/bpftool/bpftool"
+"$here/vm.sh" "$KDIR" "$runner" --top "$top" --build "$top/build" --bpftool "$bpftool" "$cmd"
 rc=$?
 say "vmtest: $mode finished in $((SECONDS - t0)) s"
 exit $rc

@@ -87,6 +87,7 @@ pub(crate) const UNLOAD_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct Ctx {
     pub(crate) top: PathBuf,
     pub(crate) build: PathBuf,
+    pub(crate) bpftool: PathBuf,
 }
 
 impl Ctx {
@@ -568,6 +569,10 @@ const TESTS: &[Test<Ctx>] = &[
         run: seeds::assoc_reuse_poisoned,
     },
     Test {
+        name: "bpftool_dump_module_type",
+        run: seeds::bpftool_dump_module_type,
+    },
+    Test {
         name: "kernel_log_clean",
         run: kernel_log_clean,
     },
@@ -624,17 +629,19 @@ fn demo(ctx: &Ctx) -> Result<(), String> {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: rso-selftests --top DIR --build DIR (check|demo|hold-link)");
+    eprintln!("usage: rso-selftests --top DIR --build DIR [--bpftool PATH] (check|demo|hold-link)");
     std::process::exit(2);
 }
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut top, mut build, mut cmd) = (None, None, None);
+    let mut bpftool = PathBuf::from("bpftool");
     while let Some(a) = args.next() {
         match a.as_str() {
             "--top" => top = args.next().map(PathBuf::from),
             "--build" => build = args.next().map(PathBuf::from),
+            "--bpftool" => bpftool = args.next().map(PathBuf::from).unwrap_or_else(|| usage()),
             "check" | "demo" | "hold-link" => cmd = Some(a),
             _ => usage(),
         }
@@ -642,7 +649,11 @@ fn main() {
     let (Some(top), Some(build), Some(cmd)) = (top, build, cmd) else {
         usage()
     };
-    let mut ctx = Ctx { top, build };
+    let mut ctx = Ctx {
+        top,
+        build,
+        bpftool,
+    };
     libbpf_log::install();
     let code = match cmd.as_str() {
         "check" => {

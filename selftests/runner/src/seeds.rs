@@ -571,3 +571,44 @@ pub(crate) fn assoc_reuse_poisoned(ctx: &mut Ctx) -> TestResult {
         id_a as i32,
     )
 }
+
+/// Runs `bpftool ARGS`; returns its standard output, or fails with what it said.
+fn bpftool(ctx: &Ctx, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(&ctx.bpftool)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{}: {e}", ctx.bpftool.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    ensure(out.status.success(), || {
+        format!(
+            "bpftool {}: {} (stdout {stdout:?}, stderr {:?})",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    Ok(stdout)
+}
+
+pub(crate) fn bpftool_dump_module_type(ctx: &mut Ctx) -> TestResult {
+    ctx.load_hello()?;
+    let mut obj = load(&ctx.obj("hello"))?;
+    let (_link, id) = attach(&mut obj, "hello_link")?;
+    let id = id.to_string();
+    let magic = format!("\"magic\":{}", 0xc0ffee);
+    let show = bpftool(ctx, &["-j", "struct_ops", "show", "id", &id])?;
+    ensure(show.contains("\"kernel_struct_ops\":\"hello_ops\""), || {
+        format!("struct_ops show: {show}")
+    })?;
+    let dump = bpftool(ctx, &["-j", "struct_ops", "dump", "id", &id])?;
+    ensure(
+        dump.contains("bpf_struct_ops_hello_ops")
+            && dump.contains(&magic)
+            && dump.contains("hello_add"),
+        || format!("struct_ops dump lacks the type, its magic or its program: {dump}"),
+    )?;
+    let dump = bpftool(ctx, &["-j", "map", "dump", "id", &id])?;
+    ensure(dump.contains(&magic), || {
+        format!("map dump lacks the magic: {dump}")
+    })
+}
