@@ -78,9 +78,20 @@ $(BUILD)/nobtf/rso_hello.ko: samples/hello/rso_hello.ko
 	@mkdir -p $(@D)
 	objcopy --remove-section=.BTF $< $@
 
-selftests: $(BPF_PROGS) $(BUILD)/nobtf/rso_hello.ko
-	cargo build --release --locked --manifest-path selftests/runner/Cargo.toml \
-		--target-dir $(BUILD)/cargo
+# A C userspace program on a bpftool-generated skeleton (shadow_vars_c_skeleton),
+# linked against the libbpf built with bpftool.
+$(BUILD)/skel/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	@mkdir -p $(@D)
+	$(TOOLS)/bpftool/bpftool gen skeleton $< name $*_bpf > $@
+
+$(BUILD)/c/shadow_skel: selftests/c/shadow_skel.c $(BUILD)/skel/hello_shadow.skel.h samples/hello/hello_ops.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Werror -I$(BUILD)/skel -Isamples/hello -I$(TOOLS)/bpftool/libbpf/include \
+		$< $(TOOLS)/bpftool/libbpf/libbpf.a -lelf -lz -o $@
+
+selftests: $(BPF_PROGS) $(BUILD)/nobtf/rso_hello.ko $(BUILD)/c/shadow_skel
+	RSO_BPF_DIR=$(BUILD)/bpf cargo build --release --locked \
+		--manifest-path selftests/runner/Cargo.toml --target-dir $(BUILD)/cargo
 
 # The two commands of the README. scripts/vmtest.sh installs what is missing,
 # builds the kernel if needed, builds everything above and boots the VM.

@@ -46,6 +46,17 @@ fn main() {
             .unwrap_or_else(|e| panic!("cannot run {bindgen} (run scripts/setup.sh): {e}"));
         assert!(status.success(), "bindgen failed on {}", header.display());
     }
+    // The Rust skeleton of a BPF object the Makefile built (shadow_vars_rust_skeleton).
+    let bpf = PathBuf::from(
+        env::var("RSO_BPF_DIR").expect("RSO_BPF_DIR: build the runner with `make selftests`"),
+    );
+    let obj = bpf.join("hello_shadow.bpf.o");
+    println!("cargo:rerun-if-changed={}", obj.display());
+    libbpf_cargo::SkeletonBuilder::new()
+        .obj(&obj)
+        .generate(out.join("hello_shadow.skel.rs"))
+        .unwrap_or_else(|e| panic!("skeleton of {}: {e:#}", obj.display()));
+    println!("cargo:rerun-if-env-changed=RSO_BPF_DIR");
     println!("cargo:rerun-if-env-changed=BINDGEN");
     println!("cargo:rerun-if-env-changed=LIBCLANG_PATH");
 }

@@ -573,6 +573,14 @@ const TESTS: &[Test<Ctx>] = &[
         run: seeds::bpftool_dump_module_type,
     },
     Test {
+        name: "shadow_vars_c_skeleton",
+        run: seeds::shadow_vars_c_skeleton,
+    },
+    Test {
+        name: "shadow_vars_rust_skeleton",
+        run: seeds::shadow_vars_rust_skeleton,
+    },
+    Test {
         name: "kernel_log_clean",
         run: kernel_log_clean,
     },
