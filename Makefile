@@ -12,6 +12,7 @@
 #   make clippy       build the modules with CLIPPY=1, warnings as errors
 #   make fmt          rustfmt the Rust sources with the kernel's .rustfmt.toml
 #   make fmtcheck     check formatting only
+#   make doc          rustdoc of the rust/ layer, in samples/hello/doc/
 #   make rust-analyzer, make modules_install, make clean
 #
 # KDIR is a built, Rust- and BTF-enabled kernel tree (LLVM=1 is passed through
@@ -32,7 +33,7 @@ BUILD := $(CURDIR)/build
 
 RUST_SOURCES := $(filter-out %_generated.rs,$(wildcard rust/*.rs samples/*/*.rs selftests/testmod/*.rs))
 
-.PHONY: all modules modules_install clean clippy fmt fmtcheck rust-analyzer \
+.PHONY: all modules modules_install clean clippy fmt fmtcheck rust-analyzer doc \
 	setup kernel selftests check run
 
 all: modules
@@ -49,6 +50,13 @@ clippy:
 
 rust-analyzer:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) rust-analyzer
+
+# rustdoc of the layer (through rso_hello, which includes it) and of rso_hello,
+# into samples/hello/doc/.
+doc:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) RSO_DOC=y modules
+	@test -f samples/hello/doc/rso_hello_main/index.html
+	@echo "rustdoc: $(CURDIR)/samples/hello/doc/rso_hello_main/index.html"
 
 fmt fmtcheck: KSRC = $(if $(wildcard $(KDIR)/source),$(KDIR)/source,$(KDIR))
 fmt:
@@ -100,4 +108,4 @@ check run:
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
-	rm -rf $(BUILD) samples/*/*_generated.rs
+	rm -rf $(BUILD) samples/*/*_generated.rs selftests/testmod/*_generated.rs samples/*/doc

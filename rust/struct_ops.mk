@@ -41,3 +41,24 @@ quiet_cmd_rso_bindgen = BINDGEN $@
 
 $(obj)/%_generated.rs: $(src)/%.h FORCE
 	$(call if_changed_dep,rso_bindgen)
+
+# rustdoc of a module crate, and so of the layer it includes (make doc):
+# the flags of the module build, with private items, since the layer is a
+# private module of each crate. A Kbuild lists the crate with
+#   always-$(RSO_DOC) += <crate root>.rsdoc
+quiet_cmd_rso_rustdoc = RUSTDOC $<
+      cmd_rso_rustdoc = \
+	OBJTREE=$(abspath $(objtree)) RUST_MODFILE=$(modfile) \
+	$(RUSTDOC) $(filter-out --emit=% --remap-path-scope=%,$(rust_flags)) \
+		-Zallow-features=$(rust_allowed_features) -Zcrate-attr=no_std \
+		-Zcrate-attr='feature($(rust_allowed_features))' \
+		-Zunstable-options --extern pin_init --extern kernel \
+		--extern zerocopy --extern zerocopy_derive \
+		-L $(objtree)/rust --sysroot=/dev/null --crate-type rlib \
+		--document-private-items \
+		$(if $(call rustc-min-version,108800),-Cunsafe-allow-abi-mismatch=fixed-x18) \
+		--output $(obj)/doc $< && touch $@
+
+$(obj)/%.rsdoc: private part-of-module := y
+$(obj)/%.rsdoc: $(src)/%.rs FORCE
+	$(call if_changed,rso_rustdoc)

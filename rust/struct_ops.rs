@@ -17,7 +17,7 @@
 //!   during the Kbuild build (see `rust/struct_ops.mk`).
 //! - A small C file holds what must have BTF: one stub per op and the registration call. The
 //!   macros of `rust/rso.h` reduce it to one line per op.
-//! - [`declare_struct_ops!`] binds the generated struct and the C part to a Rust type that
+//! - [`declare_struct_ops!`](crate::declare_struct_ops) binds the generated struct and the C part to a Rust type that
 //!   implements [`StructOps`].
 //!
 //! # Examples
@@ -85,7 +85,7 @@ use kernel::{
     types::Opaque, //
 };
 
-/// The C side of a struct_ops type, bound to its Rust implementation by [`declare_struct_ops!`].
+/// The C side of a struct_ops type, bound to its Rust implementation by [`declare_struct_ops!`](crate::declare_struct_ops).
 ///
 /// # Safety
 ///
@@ -402,7 +402,7 @@ const STATE_REGISTERED: u8 = 3;
 
 /// The registration of a struct_ops type, and the registry of its attached instances.
 ///
-/// It lives in a `static` declared by [`declare_struct_ops!`]: the BPF core writes into the
+/// It lives in a `static` declared by [`declare_struct_ops!`](crate::declare_struct_ops): the BPF core writes into the
 /// `struct bpf_struct_ops` (its `func_models`) and keeps its address for as long as the module's
 /// BTF exists, and there is no call to unregister a type, so its storage must last as long as
 /// the module and never move. The registry is an xarray keyed by map id
@@ -455,7 +455,7 @@ impl Drop for XaGuard<'_> {
 }
 
 impl<T: DeclaredType> StructOpsType<T> {
-    /// An unregistered type; use it to initialise the `static` (see [`declare_struct_ops!`]).
+    /// An unregistered type; use it to initialise the `static` (see [`declare_struct_ops!`](crate::declare_struct_ops)).
     #[doc(hidden)]
     pub const fn new() -> Self {
         Self {
@@ -948,7 +948,7 @@ impl_op_fn!(A0 R0 0, A1 R1 1, A2 R2 2);
 impl_op_fn!(A0 R0 0, A1 R1 1, A2 R2 2, A3 R3 3);
 impl_op_fn!(A0 R0 0, A1 R1 1, A2 R2 2, A3 R3 3, A4 R4 4);
 
-/// Binds a struct_ops type's C side to the Rust type that implements [`StructOps`], and declares
+/// Binds a struct_ops type's C side to the Rust type that implements `StructOps`, and declares
 /// the static that registers it and tracks its instances.
 ///
 /// The C struct `$c` is the one bindgen generated from the type's header; the module's C part
