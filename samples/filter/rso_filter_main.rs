@@ -18,24 +18,13 @@
 //! ioctl(fd, _IOWR(RSO_FILTER_IOC_MAGIC, RSO_FILTER_IOC_NR, __s64[RSO_FILTER_NR_FIELDS]), v);
 //! ```
 
-use kernel::{
-    fs::File,
-    ioctl::_IOWR,
-    miscdevice::{
-        MiscDevice,
-        MiscDeviceOptions,
-        MiscDeviceRegistration, //
-    },
-    prelude::*,
-    uaccess::{
-        UserPtr,
-        UserSlice, //
-    },
-};
+use kernel::{miscdevice::MiscDeviceRegistration, prelude::*};
 
 #[macro_use]
 #[path = "../../rust/struct_ops.rs"]
 mod struct_ops;
+#[path = "../../rust/trigger.rs"]
+mod trigger;
 
 use struct_ops::{
     Instance,
@@ -90,7 +79,6 @@ impl StructOps for FilterOps {
 }
 
 const NR_FIELDS: usize = RSO_FILTER_NR_FIELDS as usize;
-const IOC_DECIDE: u32 = _IOWR::<[i64; NR_FIELDS]>(RSO_FILTER_IOC_MAGIC as u32, RSO_FILTER_IOC_NR);
 
 /// Asks the attached instance for a verdict on `v[RSO_FILTER_F_KEY]`.
 fn decide(v: &mut [i64; NR_FIELDS]) -> Result {
@@ -105,35 +93,23 @@ fn decide(v: &mut [i64; NR_FIELDS]) -> Result {
     Ok(())
 }
 
-/// An open `/dev/rso_filter`.
-struct FilterDev;
+/// `/dev/rso_filter`.
+struct FilterTrigger;
 
-#[vtable]
-impl MiscDevice for FilterDev {
-    type Ptr = Pin<KBox<Self>>;
+impl trigger::Trigger<NR_FIELDS> for FilterTrigger {
+    const NAME: &'static CStr = c"rso_filter";
+    const MAGIC: u32 = RSO_FILTER_IOC_MAGIC as u32;
+    const NR: u32 = RSO_FILTER_IOC_NR;
 
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
-        Ok(KBox::pin(FilterDev, GFP_KERNEL)?)
-    }
-
-    fn ioctl(_me: Pin<&FilterDev>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        if cmd != IOC_DECIDE {
-            return Err(ENOTTY);
-        }
-        let size = core::mem::size_of::<[i64; NR_FIELDS]>();
-        let (mut reader, mut writer) =
-            UserSlice::new(UserPtr::from_addr(arg), size).reader_writer();
-        let mut v: [i64; NR_FIELDS] = reader.read()?;
-        decide(&mut v)?;
-        writer.write(&v)?;
-        Ok(0)
+    fn handle(v: &mut [i64; NR_FIELDS]) -> Result {
+        decide(v)
     }
 }
 
 #[pin_data]
 struct RsoFilter {
     #[pin]
-    _dev: MiscDeviceRegistration<FilterDev>,
+    _dev: MiscDeviceRegistration<trigger::TriggerDev<FilterTrigger, NR_FIELDS>>,
 }
 
 impl kernel::InPlaceModule for RsoFilter {
@@ -142,9 +118,7 @@ impl kernel::InPlaceModule for RsoFilter {
             _dev <- {
                 FILTER.register()?;
                 pr_info!("registered struct_ops type filter_ops\n");
-                MiscDeviceRegistration::register(MiscDeviceOptions {
-                    name: c"rso_filter",
-                })
+                trigger::register::<FilterTrigger, NR_FIELDS>()
             },
         })
     }

@@ -20,25 +20,13 @@
 //! The ioctl fails with `ENOENT` when no instance is attached (or none with that map id), and
 //! with `EOPNOTSUPP` when the instance does not implement the op.
 
-use kernel::{
-    fs::File,
-    ioctl::_IOWR,
-    miscdevice::{
-        MiscDevice,
-        MiscDeviceOptions,
-        MiscDeviceRegistration, //
-    },
-    prelude::*,
-    task::Task,
-    uaccess::{
-        UserPtr,
-        UserSlice, //
-    },
-};
+use kernel::{miscdevice::MiscDeviceRegistration, prelude::*, task::Task};
 
 #[macro_use]
 #[path = "../../rust/struct_ops.rs"]
 mod struct_ops;
+#[path = "../../rust/trigger.rs"]
+mod trigger;
 
 use struct_ops::{
     Instance,
@@ -110,7 +98,6 @@ impl StructOps for HelloOps {
 }
 
 const NR_FIELDS: usize = RSO_HELLO_NR_FIELDS as usize;
-const IOC_CALL: u32 = _IOWR::<[i64; NR_FIELDS]>(RSO_HELLO_IOC_MAGIC as u32, RSO_HELLO_IOC_NR);
 
 fn field(f: rso_hello_field) -> usize {
     f as usize
@@ -152,35 +139,23 @@ fn call(v: &mut [i64; NR_FIELDS]) -> Result {
     Ok(())
 }
 
-/// An open `/dev/rso_hello`.
-struct HelloDev;
+/// `/dev/rso_hello`.
+struct HelloTrigger;
 
-#[vtable]
-impl MiscDevice for HelloDev {
-    type Ptr = Pin<KBox<Self>>;
+impl trigger::Trigger<NR_FIELDS> for HelloTrigger {
+    const NAME: &'static CStr = c"rso_hello";
+    const MAGIC: u32 = RSO_HELLO_IOC_MAGIC as u32;
+    const NR: u32 = RSO_HELLO_IOC_NR;
 
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
-        Ok(KBox::pin(HelloDev, GFP_KERNEL)?)
-    }
-
-    fn ioctl(_me: Pin<&HelloDev>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        if cmd != IOC_CALL {
-            return Err(ENOTTY);
-        }
-        let size = core::mem::size_of::<[i64; NR_FIELDS]>();
-        let (mut reader, mut writer) =
-            UserSlice::new(UserPtr::from_addr(arg), size).reader_writer();
-        let mut v: [i64; NR_FIELDS] = reader.read()?;
-        call(&mut v)?;
-        writer.write(&v)?;
-        Ok(0)
+    fn handle(v: &mut [i64; NR_FIELDS]) -> Result {
+        call(v)
     }
 }
 
 #[pin_data]
 struct RsoHello {
     #[pin]
-    _dev: MiscDeviceRegistration<HelloDev>,
+    _dev: MiscDeviceRegistration<trigger::TriggerDev<HelloTrigger, NR_FIELDS>>,
 }
 
 impl kernel::InPlaceModule for RsoHello {
@@ -189,9 +164,7 @@ impl kernel::InPlaceModule for RsoHello {
             _dev <- {
                 HELLO.register()?;
                 pr_info!("registered struct_ops type hello_ops\n");
-                MiscDeviceRegistration::register(MiscDeviceOptions {
-                    name: c"rso_hello",
-                })
+                trigger::register::<HelloTrigger, NR_FIELDS>()
             },
         })
     }

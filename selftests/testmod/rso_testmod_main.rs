@@ -4,26 +4,13 @@
 //! a `__ref` task argument, `check_member` refusing sleepable programs, an unsupported op, data
 //! refused by `init_member`, and a kfunc that finds a program's associated instance.
 
-use kernel::{
-    fs::File,
-    ioctl::_IOWR,
-    miscdevice::{
-        MiscDevice,
-        MiscDeviceOptions,
-        MiscDeviceRegistration, //
-    },
-    prelude::*,
-    sync::aref::ARef,
-    task::Task,
-    uaccess::{
-        UserPtr,
-        UserSlice, //
-    },
-};
+use kernel::{miscdevice::MiscDeviceRegistration, prelude::*, sync::aref::ARef, task::Task};
 
 #[macro_use]
 #[path = "../../rust/struct_ops.rs"]
 mod struct_ops;
+#[path = "../../rust/trigger.rs"]
+mod trigger;
 
 use struct_ops::{
     Member,
@@ -89,7 +76,6 @@ impl StructOps for TestmodOps {
 }
 
 const NR_FIELDS: usize = RSO_TESTMOD_NR_FIELDS as usize;
-const IOC_CALL: u32 = _IOWR::<[i64; NR_FIELDS]>(RSO_TESTMOD_IOC_MAGIC as u32, RSO_TESTMOD_IOC_NR);
 
 fn call(v: &mut [i64; NR_FIELDS]) -> Result {
     let op = u32::try_from(v[RSO_TESTMOD_F_OP as usize]).map_err(|_| EINVAL)?;
@@ -119,35 +105,23 @@ fn call(v: &mut [i64; NR_FIELDS]) -> Result {
     Ok(())
 }
 
-/// An open `/dev/rso_testmod`.
-struct TestmodDev;
+/// `/dev/rso_testmod`.
+struct TestmodTrigger;
 
-#[vtable]
-impl MiscDevice for TestmodDev {
-    type Ptr = Pin<KBox<Self>>;
+impl trigger::Trigger<NR_FIELDS> for TestmodTrigger {
+    const NAME: &'static CStr = c"rso_testmod";
+    const MAGIC: u32 = RSO_TESTMOD_IOC_MAGIC as u32;
+    const NR: u32 = RSO_TESTMOD_IOC_NR;
 
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
-        Ok(KBox::pin(TestmodDev, GFP_KERNEL)?)
-    }
-
-    fn ioctl(_me: Pin<&TestmodDev>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        if cmd != IOC_CALL {
-            return Err(ENOTTY);
-        }
-        let size = core::mem::size_of::<[i64; NR_FIELDS]>();
-        let (mut reader, mut writer) =
-            UserSlice::new(UserPtr::from_addr(arg), size).reader_writer();
-        let mut v: [i64; NR_FIELDS] = reader.read()?;
-        call(&mut v)?;
-        writer.write(&v)?;
-        Ok(0)
+    fn handle(v: &mut [i64; NR_FIELDS]) -> Result {
+        call(v)
     }
 }
 
 #[pin_data]
 struct RsoTestmod {
     #[pin]
-    _dev: MiscDeviceRegistration<TestmodDev>,
+    _dev: MiscDeviceRegistration<trigger::TriggerDev<TestmodTrigger, NR_FIELDS>>,
 }
 
 impl kernel::InPlaceModule for RsoTestmod {
@@ -156,9 +130,7 @@ impl kernel::InPlaceModule for RsoTestmod {
             _dev <- {
                 TESTMOD.register()?;
                 register_kfuncs()?;
-                MiscDeviceRegistration::register(MiscDeviceOptions {
-                    name: c"rso_testmod",
-                })
+                trigger::register::<TestmodTrigger, NR_FIELDS>()
             },
         })
     }

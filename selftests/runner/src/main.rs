@@ -113,6 +113,18 @@ impl Ctx {
         kmod::ensure_loaded(&self.ko(FILTER), FILTER)
     }
 
+    /// This runner, as the `hold-link` child that attaches `hello_link` and waits.
+    pub(crate) fn hold_link_child(&self) -> Result<Command, String> {
+        let me = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut cmd = Command::new(me);
+        cmd.arg("--top")
+            .arg(&self.top)
+            .arg("--build")
+            .arg(&self.build)
+            .arg("hold-link");
+        Ok(cmd)
+    }
+
     pub(crate) fn load_testmod(&self) -> Result<(), String> {
         kmod::ensure_loaded(&self.ko(TESTMOD), TESTMOD)
     }
@@ -282,15 +294,8 @@ fn rmmod_after_detach_ok(ctx: &mut Ctx) -> TestResult {
 
 fn detach_on_process_exit(ctx: &mut Ctx) -> TestResult {
     ctx.load_hello()?;
-    let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut child = Command::new(me)
-        .args([
-            "--top",
-            &ctx.top.to_string_lossy(),
-            "--build",
-            &ctx.build.to_string_lossy(),
-            "hold-link",
-        ])
+    let mut child = ctx
+        .hold_link_child()?
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("spawn: {e}"))?;

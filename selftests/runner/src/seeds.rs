@@ -354,15 +354,8 @@ pub(crate) fn reload_cycle(ctx: &mut Ctx) -> TestResult {
 
 pub(crate) fn unprivileged_denied(ctx: &mut Ctx) -> TestResult {
     ctx.load_hello()?;
-    let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut child = Command::new(me)
-        .args([
-            "--top",
-            &ctx.top.to_string_lossy(),
-            "--build",
-            &ctx.build.to_string_lossy(),
-            "hold-link",
-        ])
+    let mut child = ctx
+        .hold_link_child()?
         .uid(65534)
         .gid(65534)
         .stdout(Stdio::piped())
