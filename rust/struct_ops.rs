@@ -17,8 +17,10 @@
 //!   during the Kbuild build (see `rust/struct_ops.mk`).
 //! - A small C file holds what must have BTF: one stub per op and the registration call. The
 //!   macros of `rust/rso.h` reduce it to one line per op.
-//! - [`declare_struct_ops!`](crate::declare_struct_ops) binds the generated struct and the C part to a Rust type that
+//! - [`declare_struct_ops!`] binds the generated struct and the C part to a Rust type that
 //!   implements [`StructOps`].
+//!
+//! [`declare_struct_ops!`]: crate::declare_struct_ops
 //!
 //! # Examples
 //!
@@ -85,7 +87,9 @@ use kernel::{
     types::Opaque, //
 };
 
-/// The C side of a struct_ops type, bound to its Rust implementation by [`declare_struct_ops!`](crate::declare_struct_ops).
+/// The C side of a struct_ops type, bound to its Rust implementation by [`declare_struct_ops!`].
+///
+/// [`declare_struct_ops!`]: crate::declare_struct_ops
 ///
 /// # Safety
 ///
@@ -402,10 +406,10 @@ const STATE_REGISTERED: u8 = 3;
 
 /// The registration of a struct_ops type, and the registry of its attached instances.
 ///
-/// It lives in a `static` declared by [`declare_struct_ops!`](crate::declare_struct_ops): the BPF core writes into the
+/// It lives in a `static` declared by [`declare_struct_ops!`]: the BPF core writes into the
 /// `struct bpf_struct_ops` (its `func_models`) and keeps its address for as long as the module's
-/// BTF exists, and there is no call to unregister a type, so its storage must last as long as
-/// the module and never move. The registry is an xarray keyed by map id
+/// BTF exists, and there is no call to unregister a type, so its storage must last as long as the
+/// module and never move. The registry is an xarray keyed by map id
 /// (`bpf_struct_ops_id()`), with O(1) lookup; it is initialised in place, in the static, by
 /// [`StructOpsType::register`].
 ///
@@ -423,6 +427,8 @@ const STATE_REGISTERED: u8 = 3;
 /// - Every entry of `instances`, at index `id`, is a pointer to an [`Instance<T>`] whose map has
 ///   id `id`, between its `reg` (or `update`, as the new one) and its `unreg` (or `update`, as
 ///   the old one).
+///
+/// [`declare_struct_ops!`]: crate::declare_struct_ops
 pub struct StructOpsType<T: DeclaredType> {
     ops: Opaque<bindings::bpf_struct_ops>,
     instances: Opaque<bindings::xarray>,
@@ -455,7 +461,7 @@ impl Drop for XaGuard<'_> {
 }
 
 impl<T: DeclaredType> StructOpsType<T> {
-    /// An unregistered type; use it to initialise the `static` (see [`declare_struct_ops!`](crate::declare_struct_ops)).
+    /// An unregistered type; use it to initialise the `static` (see `declare_struct_ops!`).
     #[doc(hidden)]
     pub const fn new() -> Self {
         Self {
@@ -795,9 +801,13 @@ impl<T: StructOps> Adapter<T> {
             return EINVAL.to_errno();
         };
         from_result(|| {
-            T::update(new, old, link)?;
+            // Register `new` first, so that nothing can fail once `T::update` accepted it.
             let ty = T::type_static();
             ty.add(new)?;
+            if let Err(e) = T::update(new, old, link) {
+                ty.remove(new);
+                return Err(e);
+            }
             ty.remove(old);
             Ok(0)
         })
