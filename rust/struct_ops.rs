@@ -576,26 +576,21 @@ impl<T: StructOps> StructOpsType<T> {
         })
     }
 
-    /// The ids of the attached instances' maps, in increasing order, at most `N`.
-    pub fn ids<const N: usize>(&self) -> ([u32; N], usize) {
-        let mut out = ([0u32; N], 0usize);
+    /// The number of attached instances.
+    pub fn count(&self) -> usize {
         let Some(xa) = self.instances() else {
-            return out;
+            return 0;
         };
         let _guard = XaGuard::lock(xa);
-        let mut index = 0usize;
+        let (mut n, mut index, present) = (0, 0usize, bindings::XA_PRESENT);
         // SAFETY: `xa` is initialised and locked.
-        let mut raw =
-            unsafe { bindings::xa_find(xa.get(), &mut index, usize::MAX, bindings::XA_PRESENT) };
-        while !raw.is_null() && out.1 < N {
-            out.0[out.1] = index as u32;
-            out.1 += 1;
+        let mut raw = unsafe { bindings::xa_find(xa.get(), &mut index, usize::MAX, present) };
+        while !raw.is_null() {
+            n += 1;
             // SAFETY: As above.
-            raw = unsafe {
-                bindings::xa_find_after(xa.get(), &mut index, usize::MAX, bindings::XA_PRESENT)
-            };
+            raw = unsafe { bindings::xa_find_after(xa.get(), &mut index, usize::MAX, present) };
         }
-        out
+        n
     }
 
     fn add(&self, inst: &Instance<T>) -> Result {
@@ -604,10 +599,10 @@ impl<T: StructOps> StructOpsType<T> {
         let _guard = XaGuard::lock(xa);
         // INVARIANT: `inst` is attached from now on, until `remove`. Instances are 64-byte
         // aligned (the value's `data` is cacheline aligned), so the pointer is a valid entry.
+        let (entry, gfp) = (inst.as_raw(), bindings::GFP_KERNEL);
         // SAFETY: `xa` is initialised and locked; `__xa_store` drops the lock while it
         // allocates with `GFP_KERNEL` and takes it again.
-        let old =
-            unsafe { bindings::__xa_store(xa.get(), id, inst.as_raw(), bindings::GFP_KERNEL) };
+        let old = unsafe { bindings::__xa_store(xa.get(), id, entry, gfp) };
         // SAFETY: `old` is a value returned by `__xa_store`.
         to_result(unsafe { bindings::xa_err(old) })
     }

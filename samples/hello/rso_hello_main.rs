@@ -111,7 +111,7 @@ fn arg_i32(v: i64) -> Result<i32> {
 fn call(v: &mut [i64; NR_FIELDS]) -> Result {
     let op = u32::try_from(v[field(RSO_HELLO_F_OP)]).map_err(|_| EINVAL)?;
     if op == RSO_HELLO_OP_COUNT {
-        v[field(RSO_HELLO_F_RET)] = HELLO.ids::<64>().1 as i64;
+        v[field(RSO_HELLO_F_RET)] = HELLO.count() as i64;
         return Ok(());
     }
     let inst = match v[field(RSO_HELLO_F_MAP_ID)] {

@@ -80,7 +80,7 @@ const NR_FIELDS: usize = RSO_TESTMOD_NR_FIELDS as usize;
 fn call(v: &mut [i64; NR_FIELDS]) -> Result {
     let op = u32::try_from(v[RSO_TESTMOD_F_OP as usize]).map_err(|_| EINVAL)?;
     if op == RSO_TESTMOD_OP_COUNT {
-        v[RSO_TESTMOD_F_RET as usize] = TESTMOD.ids::<64>().1 as i64;
+        v[RSO_TESTMOD_F_RET as usize] = TESTMOD.count() as i64;
         return Ok(());
     }
     let inst = match v[RSO_TESTMOD_F_MAP_ID as usize] {

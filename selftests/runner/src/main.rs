@@ -81,7 +81,10 @@ pub(crate) const HELLO: &str = "rso_hello";
 const FILTER: &str = "rso_filter";
 const TESTMOD: &str = "rso_testmod";
 const HELLO_MAGIC: i64 = 0xc0ffee;
-pub(crate) const UNLOAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a struct_ops map may take to be freed, and so to drop its module reference, after its
+/// last fd and link are gone: the kernel frees it after RCU grace periods, which are slow under
+/// TCG on a loaded machine.
+pub(crate) const UNLOAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What the tests share.
 pub(crate) struct Ctx {
@@ -631,6 +634,10 @@ fn demo(ctx: &Ctx) -> Result<(), String> {
     println!("    instances {:?}", hello::count());
     step("rmmod rso_hello");
     kmod::rmmod_wait(HELLO, UNLOAD_TIMEOUT)?;
+    println!(
+        "    /sys/module/rso_hello present: {}",
+        kmod::is_loaded(HELLO)
+    );
     step("kernel log");
     let log = Command::new("dmesg").output().map_err(|e| e.to_string())?;
     for l in String::from_utf8_lossy(&log.stdout).lines() {
