@@ -45,9 +45,11 @@ flags=()
 say "vm: booting $(basename "$kdir") with $acc"
 
 cmd=$(printf '%q ' "$@")
+# Through a pipe: QEMU reopens its standard output and error (/proc/self/fd/1
+# and 2) as files, which truncates a log file the caller redirected them to.
 timeout "${RSO_VM_TIMEOUT:-1200}" vng --run "$kdir" --user root "${flags[@]}" \
-	--memory 2G --cpus 2 --append "root=/dev/root" --exec "$cmd" </dev/null
-rc=$?
+	--memory 2G --cpus 2 --append "root=/dev/root" --exec "$cmd" </dev/null 2>&1 | cat
+rc=${PIPESTATUS[0]}
 case $rc in
 0) ;;
 124) say "vm: the VM did not come back within ${RSO_VM_TIMEOUT:-1200} s" ;;
