@@ -13,6 +13,7 @@ mod struct_ops;
 mod trigger;
 
 use struct_ops::{
+    Btf,
     Member,
     Prog,
     StructOps, //
@@ -33,6 +34,12 @@ module! {
     authors: ["rust-struct-ops developers"],
     description: "testmod_ops: a test-only struct_ops type",
     license: "GPL",
+    params: {
+        fail_init: bool {
+            default: false,
+            description: "Make testmod_ops's init callback fail (the module load must fail)",
+        },
+    },
 }
 
 declare_struct_ops! {
@@ -47,6 +54,15 @@ struct TestmodOps;
 
 #[vtable]
 impl StructOps for TestmodOps {
+    fn init(_btf: &Btf) -> Result {
+        if module_parameters::fail_init.value() {
+            pr_warn!("testmod_ops: init fails, as fail_init asks\n");
+            return Err(EINVAL);
+        }
+        pr_info!("testmod_ops: init ok\n");
+        Ok(())
+    }
+
     fn check_member(member: &Member<'_>, prog: &Prog) -> Result {
         if member.is(core::mem::offset_of!(testmod_ops, nosleep)) && prog.is_sleepable() {
             return Err(EINVAL);

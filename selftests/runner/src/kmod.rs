@@ -43,7 +43,15 @@ pub fn ensure_loaded(ko: &Path, name: &str) -> Result<(), String> {
 
 /// Loads the module at `ko`, failing if that fails.
 pub fn insmod(ko: &Path) -> Result<(), String> {
-    run("insmod", &[&ko.to_string_lossy()])
+    insmod_args(ko, &[])
+}
+
+/// Loads the module at `ko` with module parameters `args` (`name=value`).
+pub fn insmod_args(ko: &Path, args: &[&str]) -> Result<(), String> {
+    let ko = ko.to_string_lossy();
+    let mut all = vec![ko.as_ref()];
+    all.extend_from_slice(args);
+    run("insmod", &all)
 }
 
 /// Unloads `name` once.

@@ -545,6 +545,10 @@ const TESTS: &[Test<Ctx>] = &[
         run: seeds::unprivileged_denied,
     },
     Test {
+        name: "init_failure_fails_load",
+        run: seeds::init_failure_fails_load,
+    },
+    Test {
         name: "unsupported_member",
         run: seeds::unsupported_member,
     },

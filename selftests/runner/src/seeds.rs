@@ -684,3 +684,32 @@ pub(crate) fn shadow_vars_rust_skeleton(ctx: &mut Ctx) -> TestResult {
         (6 * 7, SHADOW_MAGIC + 1),
     )
 }
+
+pub(crate) fn init_failure_fails_load(ctx: &mut Ctx) -> TestResult {
+    const TESTMOD: &str = "rso_testmod";
+    if kmod::is_loaded(TESTMOD) {
+        kmod::rmmod_wait(TESTMOD, UNLOAD_TIMEOUT)?;
+    }
+    let ko = ctx.ko(TESTMOD);
+    let res = kmod::insmod_args(&ko, &["fail_init=1"]);
+    let loaded = kmod::is_loaded(TESTMOD);
+    let log = Command::new("dmesg").output().map_err(|e| e.to_string())?;
+    let log = String::from_utf8_lossy(&log.stdout);
+    ensure(res.is_err() && !loaded, || {
+        format!("rso_testmod loaded with a failing init: {res:?}")
+    })?;
+    ensure(
+        log.contains("Error in init bpf_struct_ops testmod_ops"),
+        || "no message from the BPF core about the failed init".into(),
+    )?;
+    // Without the fault, init runs and the module loads.
+    kmod::insmod(&ko)?;
+    ensure(log_has("testmod_ops: init")?, || {
+        "init did not run on a normal load".into()
+    })
+}
+
+fn log_has(what: &str) -> Result<bool, String> {
+    let log = Command::new("dmesg").output().map_err(|e| e.to_string())?;
+    Ok(String::from_utf8_lossy(&log.stdout).contains(what))
+}
