@@ -14,6 +14,7 @@ mod trigger;
 
 use struct_ops::{
     Btf,
+    FuncProto,
     Member,
     Prog,
     StructOps, //
@@ -61,6 +62,14 @@ impl StructOps for TestmodOps {
         }
         pr_info!("testmod_ops: init ok\n");
         Ok(())
+    }
+
+    /// testmod_ops programs may not call `bpf_get_prandom_u32()`: an overridden helper list.
+    fn get_func_proto(func_id: u32, prog: &Prog) -> Option<&'static FuncProto> {
+        if func_id == kernel::uapi::bpf_func_id_BPF_FUNC_get_prandom_u32 {
+            return None;
+        }
+        struct_ops::default_get_func_proto(func_id, prog)
     }
 
     fn check_member(member: &Member<'_>, prog: &Prog) -> Result {

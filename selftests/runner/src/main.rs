@@ -549,6 +549,10 @@ const TESTS: &[Test<Ctx>] = &[
         run: seeds::init_failure_fails_load,
     },
     Test {
+        name: "verifier_ops_override",
+        run: seeds::verifier_ops_override,
+    },
+    Test {
         name: "unsupported_member",
         run: seeds::unsupported_member,
     },

@@ -713,3 +713,19 @@ fn log_has(what: &str) -> Result<bool, String> {
     let log = Command::new("dmesg").output().map_err(|e| e.to_string())?;
     Ok(String::from_utf8_lossy(&log.stdout).contains(what))
 }
+
+pub(crate) fn verifier_ops_override(ctx: &mut Ctx) -> TestResult {
+    // With the default helper list, a hello_ops program may call bpf_get_prandom_u32().
+    ctx.load_hello()?;
+    let mut obj = load(&ctx.obj("hello_helper"))?;
+    let (_link, id) = attach(&mut obj, "hello_random")?;
+    let r = hello::call(id, hello::RSO_HELLO_OP_ADD, 2, 3).map_err(errno_name)?;
+    ensure_eq("add(2, 3) of the program calling the helper", r.ret, 5)?;
+    // rso_testmod's get_func_proto refuses it.
+    ctx.load_testmod()?;
+    refused_with(
+        ctx,
+        "testmod_helper_refused",
+        "program of this type cannot use helper bpf_get_prandom_u32",
+    )
+}
