@@ -33,10 +33,18 @@ BUILD := $(CURDIR)/build
 
 RUST_SOURCES := $(filter-out %_generated.rs,$(wildcard rust/*.rs samples/*/*.rs selftests/testmod/*.rs))
 
-.PHONY: all modules modules_install clean clippy fmt fmtcheck rust-analyzer doc \
+.PHONY: all kdir-check modules modules_install clean clippy fmt fmtcheck rust-analyzer doc \
 	setup kernel selftests check run
 
 all: modules
+
+# A clear message instead of Kbuild's when KDIR is not a built kernel tree.
+kdir-check:
+	@test -f "$(KDIR)/Makefile" -a -f "$(KDIR)/Module.symvers" || { \
+		echo "error: KDIR=$(KDIR) is not a built kernel tree;" \
+			"run 'make kernel' (or make run / make check), or set KDIR" >&2; exit 1; }
+
+modules modules_install clippy rust-analyzer doc fmt fmtcheck clean: kdir-check
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
