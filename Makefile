@@ -24,11 +24,14 @@ export PATH := $(RSO_CACHE)/venv/bin:$(HOME)/.cargo/bin:$(PATH)
 LIBCLANG_PATH ?= $(firstword $(wildcard $(RSO_CACHE)/venv/lib/python3*/site-packages/clang/native))
 export LIBCLANG_PATH
 
+# Both are computed on first use only (targets that need no kernel do not run
+# scripts/kernel.sh), and then once: each run of it costs `make kernelversion`
+# and the toolchain's --version calls.
 ifeq ($(origin KDIR),undefined)
-KDIR = $(shell $(CURDIR)/scripts/kernel.sh --kdir)
+KDIR = $(eval KDIR := $(shell $(CURDIR)/scripts/kernel.sh --kdir))$(KDIR)
 endif
 # bpftool, libbpf headers and vmlinux.h matching KDIR.
-TOOLS = $(shell $(CURDIR)/scripts/kernel.sh --tools-dir $(KDIR))
+TOOLS = $(eval TOOLS := $(shell $(CURDIR)/scripts/kernel.sh --tools-dir $(KDIR)))$(TOOLS)
 BUILD := $(CURDIR)/build
 
 RUST_SOURCES := $(filter-out %_generated.rs,$(wildcard rust/*.rs samples/*/*.rs selftests/testmod/*.rs))
