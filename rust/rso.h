@@ -4,29 +4,15 @@
  *
  * Rust compilation units get no BTF, but the BPF core finds a struct_ops
  * type, its value type and the parameter tags of each op in the module's
- * BTF, and it finds each op's stub by name through kallsyms. So each type
- * keeps a small C file that holds exactly that and nothing else:
+ * BTF, and it finds each op's stub by name. So each type has a small C part
+ * that holds exactly that. It is generated from the type's header by
+ * rust/rsogen.py (see rust/struct_ops.mk and docs/generator.md): a type
+ * author writes no per-op C.
  *
- *	#include "rso.h"
- *	#include "hello_ops.h"
- *
- *	RSO_STUB(hello_ops, int, add, int a, int b);
- *	RSO_STUB(hello_ops, int, task_pid, struct task_struct *task__nullable);
- *	RSO_STUB_VOID(hello_ops, notify, u32 event);
- *
- *	RSO_STRUCT_OPS(hello_ops,
- *		RSO_OP(hello_ops, add),
- *		RSO_OP(hello_ops, task_pid),
- *		RSO_OP(hello_ops, notify));
- *
- * A stub's parameter names carry the verifier's argument tags: the suffix
- * __nullable (the pointer may be NULL, programs must check it), __ref (a
- * referenced kptr the program must release). An op left out of
- * RSO_STRUCT_OPS() is unsupported: the verifier refuses programs for it.
- *
- * RSO_STRUCT_OPS() defines the two symbols the Rust layer links against,
- * rso_<type>_cfi_stubs() and rso_<type>_register(), see
- * rust/struct_ops.rs, macro `declare_struct_ops!`.
+ * The generated file defines one stub per op and then uses
+ * RSO_STRUCT_OPS_TABLE() below, which defines the symbols the Rust layer
+ * links against: rso_<type>_cfi_stubs(), rso_<type>_register() and
+ * rso_<type>_size().
  */
 #ifndef RSO_H
 #define RSO_H
@@ -36,23 +22,12 @@
 #include <linux/btf_ids.h>
 #include <linux/compiler.h>
 
-/* A stub for the op `op` of `type`, returning zero. */
-#define RSO_STUB(type, ret, op, ...)					\
-	static noinline ret type##__##op(__VA_ARGS__) { return (ret)0; }
-
-/* A stub for an op of `type` that returns nothing. */
-#define RSO_STUB_VOID(type, op, ...)					\
-	static noinline void type##__##op(__VA_ARGS__) { }
-
-/* The cfi_stubs entry for `op`; use inside RSO_STRUCT_OPS(). */
-#define RSO_OP(type, op) .op = type##__##op
-
 /*
  * The stub table and the registration of `type`. The registration goes
  * through register_bpf_struct_ops(), which emits the BTF of the value
  * type struct bpf_struct_ops_<type> that map creation looks up.
  */
-#define RSO_STRUCT_OPS(type, ...)					\
+#define RSO_STRUCT_OPS_TABLE(type, ...)					\
 	static struct type rso_##type##_stubs = { __VA_ARGS__ };	\
 	void *rso_##type##_cfi_stubs(void);				\
 	void *rso_##type##_cfi_stubs(void)				\
@@ -63,6 +38,11 @@
 	int rso_##type##_register(struct bpf_struct_ops *st_ops)	\
 	{								\
 		return register_bpf_struct_ops(st_ops, type);		\
+	}								\
+	size_t rso_##type##_size(void);					\
+	size_t rso_##type##_size(void)					\
+	{								\
+		return sizeof(struct type);				\
 	}
 
 /*

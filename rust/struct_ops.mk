@@ -1,17 +1,23 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Generate the Rust view of a struct_ops type's C header, with the kernel's
-# own bindgen setup, as part of the Kbuild build. Include this file from a
-# module's Kbuild, then for a header <name>.h beside it:
+# Generate everything a struct_ops type needs from its C header, as part of
+# the Kbuild build. Include this file from a module's Kbuild, then for a
+# header <type>.h beside it:
 #
-#   rso_bindgen_allow_<name> := <regex of the types, enums, constants to generate>
-#   $(obj)/<crate root>.o: $(obj)/<name>_generated.rs
-#   targets += <name>_generated.rs
+#   <module>-y := <crate root>.o <type>_gen.o
+#   $(eval $(call rso_type,<type>,<crate root>,<bindgen allowlist regex>))
 #
-# and pull the file into the crate with `ops_header!` (rust/struct_ops.rs).
-# The file is regenerated whenever the header (or anything it includes, via
-# the depfile) or the command changes, so the Rust view cannot go stale; the
-# layout assertions bindgen emits are compiled in.
+# and pull <type>_generated.rs into the crate with `ops_header!`
+# (rust/struct_ops/mod.rs). One command makes, from the header:
+#
+# - <type>_generated.rs: bindgen's view of the header, followed by the typed
+#   view rust/rsogen.py generates (OpsTable impl, one method per op);
+# - <type>_gen.c: the C part (stubs whose parameter names carry the tags,
+#   cfi table, registration), also by rust/rsogen.py.
+#
+# Both are regenerated whenever the header (or anything it includes, via the
+# depfile) or the command changes, so neither can go stale; the layout
+# assertions bindgen emits are compiled in.
 #
 # Kernel types the header names (task_struct, __u32, ...) are not generated
 # again (--no-recursive-allowlist): they resolve to kernel::bindings.
@@ -31,16 +37,37 @@ endif
 rso_bindgen_c_flags = $(filter-out $(rso_bindgen_skip_c_flags), $(c_flags)) \
 	-w --target=$(rso_bindgen_target) -fno-builtin -D__BINDGEN__ -DMODULE
 
-quiet_cmd_rso_bindgen = BINDGEN $@
-      cmd_rso_bindgen = \
+# The generator runs on the libclang Python bindings of the wheel that
+# scripts/setup.sh installs for bindgen (RSO_PYTHON: that venv's python3).
+RSO_PYTHON ?= python3
+rso_gen := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))/rsogen.py
+
+quiet_cmd_rso_gen = RSOGEN  $@
+      cmd_rso_gen = \
 	$(BINDGEN) $< --rust-target 1.85 --use-core --with-derive-default \
 		--ctypes-prefix kernel::ffi --no-debug '.*' --no-prepend-enum-name \
 		--no-recursive-allowlist \
-		--allowlist-item '$(rso_bindgen_allow_$(basename $(notdir $<)))' \
-		-o $@ -- $(rso_bindgen_c_flags)
+		--allowlist-item '$(rso_allow_$(basename $(notdir $<)))|rso_call_hdr' \
+		-o $@.bindgen -- $(rso_bindgen_c_flags) && \
+	$(RSO_PYTHON) $(rso_gen) --header $< --type $(basename $(notdir $<)) \
+		--c $(@:_generated.rs=_gen.c) --rust $@.typed -- $(rso_bindgen_c_flags) && \
+	cat $@.bindgen $@.typed > $@ && rm -f $@.bindgen $@.typed
 
-$(obj)/%_generated.rs: $(src)/%.h FORCE
-	$(call if_changed_dep,rso_bindgen)
+$(obj)/%_generated.rs: $(src)/%.h $(rso_gen) FORCE
+	$(call if_changed_dep,rso_gen)
+
+# The C part is written by the same command.
+$(obj)/%_gen.c: $(obj)/%_generated.rs
+	@:
+
+# $(call rso_type,<type>,<crate root>,<allowlist>): the generated files of
+# <type>, and the crate root that includes them.
+define rso_type
+rso_allow_$(1) := $(3)
+$$(obj)/$(2).o: $$(obj)/$(1)_generated.rs
+$$(obj)/$(1)_gen.o: $$(obj)/$(1)_gen.c
+targets += $(1)_generated.rs
+endef
 
 # rustdoc of a module crate, and so of the layer it includes (make doc):
 # the flags of the module build, with private items, since the layer is a

@@ -3,16 +3,14 @@
  * filter_ops: the struct_ops type of the rso_filter sample, a policy hook in
  * the style of fuse-bpf: the kernel asks BPF for a verdict on a key.
  *
- * The one definition of the type, shared by the module's C and Rust parts,
- * the BPF programs and the selftest runner.
+ * The one definition of the type, shared by the module's C and Rust parts
+ * (generated), the BPF programs and the selftest runner.
  */
 #ifndef RSO_FILTER_OPS_H
 #define RSO_FILTER_OPS_H
 
-#ifndef __VMLINUX_H__
-#include <linux/types.h>
-#include <linux/ioctl.h>
-#endif
+#include "../../rust/rso_tags.h"
+#include "../../rust/rso_call.h"
 
 struct filter_ops {
 	/* Mandatory (validate() refuses a value without it): the verdict on key. */
@@ -21,19 +19,15 @@ struct filter_ops {
 	void (*audit)(__u64 key, int verdict);
 };
 
-/*
- * /dev/rso_filter: RSO_FILTER_IOC_DECIDE asks the attached instance for a
- * verdict. Its argument is an array of RSO_FILTER_NR_FIELDS __s64.
- */
-enum rso_filter_field {
-	RSO_FILTER_F_KEY,	/* in */
-	RSO_FILTER_F_VERDICT,	/* out: decide(key) */
-	RSO_FILTER_F_ID,	/* out: the map id of the instance asked */
-	RSO_FILTER_F_AUDITED,	/* out: 1 if the instance implements audit */
-	RSO_FILTER_NR_FIELDS,
+/* /dev/rso_filter: RSO_IOC_CALL(struct rso_filter_call). */
+enum rso_filter_op {
+	RSO_FILTER_OP_DECIDE = 1,	/* ret = decide(key), then audit(key, ret) */
 };
 
-#define RSO_FILTER_IOC_MAGIC 'f'
-#define RSO_FILTER_IOC_NR 1
+struct rso_filter_call {
+	struct rso_call_hdr hdr;
+	__u64 key;	/* in */
+	__u64 audited;	/* out: 1 if the instance implements audit */
+};
 
 #endif /* RSO_FILTER_OPS_H */

@@ -14,21 +14,25 @@
 //! Userspace asks for a verdict through `/dev/rso_filter`:
 //!
 //! ```c
-//! __s64 v[RSO_FILTER_NR_FIELDS] = { [RSO_FILTER_F_KEY] = 42 };
-//! ioctl(fd, _IOWR(RSO_FILTER_IOC_MAGIC, RSO_FILTER_IOC_NR, __s64[RSO_FILTER_NR_FIELDS]), v);
+//! struct rso_filter_call c = { .hdr = { .op = RSO_FILTER_OP_DECIDE }, .key = 42 };
+//! ioctl(fd, RSO_IOC_CALL(struct rso_filter_call), &c);   /* c.hdr.ret: the verdict */
 //! ```
 
-use kernel::{miscdevice::MiscDeviceRegistration, prelude::*};
+use kernel::{
+    miscdevice::MiscDeviceRegistration,
+    prelude::*, //
+};
 
 #[macro_use]
-#[path = "../../rust/struct_ops.rs"]
+#[path = "../../rust/struct_ops/mod.rs"]
 mod struct_ops;
-#[path = "../../rust/trigger.rs"]
-mod trigger;
 
 use struct_ops::{
+    CallDev,
+    CallDevice,
     Instance,
     Link,
+    ModuleInit,
     StructOps, //
 };
 
@@ -78,47 +82,38 @@ impl StructOps for FilterOps {
     }
 }
 
-const NR_FIELDS: usize = RSO_FILTER_NR_FIELDS as usize;
-
-/// Asks the attached instance for a verdict on `v[RSO_FILTER_F_KEY]`.
-fn decide(v: &mut [i64; NR_FIELDS]) -> Result {
-    let inst = FILTER.first().ok_or(ENOENT)?;
-    let key = v[RSO_FILTER_F_KEY as usize] as u64;
-    // `validate` guarantees `decide`; an instance without it cannot be attached.
-    let verdict = inst.call(|o| o.decide, (key,)).ok_or(EOPNOTSUPP)?;
-    let audited = inst.call(|o| o.audit, (key, verdict)).is_some();
-    v[RSO_FILTER_F_VERDICT as usize] = verdict.into();
-    v[RSO_FILTER_F_ID as usize] = inst.id().into();
-    v[RSO_FILTER_F_AUDITED as usize] = audited.into();
-    Ok(())
-}
-
-/// `/dev/rso_filter`.
-struct FilterTrigger;
-
-impl trigger::Trigger<NR_FIELDS> for FilterTrigger {
+impl CallDevice for FilterOps {
+    type Call = rso_filter_call;
     const NAME: &'static CStr = c"rso_filter";
-    const MAGIC: u32 = RSO_FILTER_IOC_MAGIC as u32;
-    const NR: u32 = RSO_FILTER_IOC_NR;
 
-    fn handle(v: &mut [i64; NR_FIELDS]) -> Result {
-        decide(v)
+    /// Asks the instance for a verdict on `c.key`, then tells it the verdict (`audit`).
+    fn call(inst: &Instance<Self>, op: u32, c: &mut rso_filter_call) -> Result<Option<i64>> {
+        if op != RSO_FILTER_OP_DECIDE {
+            return Err(EINVAL);
+        }
+        let ops = inst.ops();
+        // `validate` guarantees `decide`; an instance without it cannot be attached.
+        let Some(verdict) = ops.decide(c.key) else {
+            return Ok(None);
+        };
+        c.audited = ops.audit(c.key, verdict).is_some().into();
+        Ok(Some(verdict.into()))
     }
 }
 
 #[pin_data]
 struct RsoFilter {
     #[pin]
-    _dev: MiscDeviceRegistration<trigger::TriggerDev<FilterTrigger, NR_FIELDS>>,
+    _dev: MiscDeviceRegistration<CallDev<FilterOps>>,
 }
 
 impl kernel::InPlaceModule for RsoFilter {
-    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             _dev <- {
-                FILTER.register()?;
+                FILTER.register(&ModuleInit::new(module)?)?;
                 pr_info!("registered struct_ops type filter_ops\n");
-                trigger::register::<FilterTrigger, NR_FIELDS>()
+                struct_ops::register_call_device::<FilterOps>()
             },
         })
     }

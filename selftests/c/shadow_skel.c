@@ -20,7 +20,7 @@
 
 int main(int argc, char **argv)
 {
-	__s64 v[RSO_HELLO_NR_FIELDS] = {};
+	struct rso_hello_call c = {};
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	struct hello_shadow_bpf *skel;
@@ -56,15 +56,15 @@ int main(int argc, char **argv)
 		perror("/dev/rso_hello");
 		goto out_link;
 	}
-	v[RSO_HELLO_F_MAP_ID] = info.id;
-	v[RSO_HELLO_F_OP] = RSO_HELLO_OP_ADD;
-	v[RSO_HELLO_F_ARG0] = 6;
-	v[RSO_HELLO_F_ARG1] = 7;
-	if (ioctl(fd, RSO_HELLO_IOC_CALL, v)) {
-		perror("RSO_HELLO_IOC_CALL");
+	c.hdr.map_id = info.id;
+	c.hdr.op = RSO_HELLO_OP_ADD;
+	c.a = 6;
+	c.b = 7;
+	if (ioctl(fd, RSO_IOC_CALL(struct rso_hello_call), &c)) {
+		perror("RSO_IOC_CALL");
 	} else {
-		printf("ret=%lld magic=%lld\n", (long long)v[RSO_HELLO_F_RET],
-		       (long long)v[RSO_HELLO_F_MAGIC]);
+		printf("ret=%lld magic=%lld\n", (long long)c.hdr.ret,
+		       (long long)c.magic);
 		err = 0;
 	}
 	close(fd);

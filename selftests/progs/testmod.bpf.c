@@ -31,10 +31,26 @@ int BPF_PROG(tm_take_task, struct task_struct *task)
 	return pid;
 }
 
+/* Every argument kind; releases the __ref task. */
+SEC("struct_ops/arg_kinds")
+int BPF_PROG(tm_arg_kinds, int x, struct task_struct *trusted,
+	     struct task_struct *maybe, struct task_struct *owned)
+{
+	int r = x;
+
+	if (trusted->pid == owned->pid)
+		r += 1000;
+	if (maybe)
+		r += maybe->pid == trusted->pid ? 110 : 100;
+	bpf_task_release(owned);
+	return r;
+}
+
 SEC(".struct_ops.link")
 struct testmod_ops tm_ok = {
 	.nosleep = (void *)tm_nosleep,
 	.may_sleep = (void *)tm_may_sleep,
 	.take_task = (void *)tm_take_task,
+	.arg_kinds = (void *)tm_arg_kinds,
 	.limit = 10,
 };

@@ -1,21 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! `rso_testmod`: a test-only struct_ops type, `testmod_ops`, for what the samples do not show:
-//! a `__ref` task argument, `check_member` refusing sleepable programs, an unsupported op, data
-//! refused by `init_member`, and a kfunc that finds a program's associated instance.
+//! every argument kind (`__nullable`, `__ref`), sleepable ops, `check_member`, an unsupported
+//! op, data refused by `init_member`, a refused helper, lookups from a timer, and a kfunc that
+//! finds a program's associated instance.
 
-use kernel::{miscdevice::MiscDeviceRegistration, prelude::*, sync::aref::ARef, task::Task};
+use core::ffi::c_int;
+use kernel::{
+    miscdevice::MiscDeviceRegistration,
+    module::this_module,
+    prelude::*,
+    sync::aref::ARef,
+    task::Task, //
+};
 
 #[macro_use]
-#[path = "../../rust/struct_ops.rs"]
+#[path = "../../rust/struct_ops/mod.rs"]
 mod struct_ops;
-#[path = "../../rust/trigger.rs"]
-mod trigger;
 
 use struct_ops::{
     Btf,
-    FuncProto,
+    CallDev,
+    CallDevice,
+    InitMember,
+    Instance,
     Member,
+    ModuleInit,
     Prog,
     StructOps, //
 };
@@ -64,12 +74,9 @@ impl StructOps for TestmodOps {
         Ok(())
     }
 
-    /// testmod_ops programs may not call `bpf_get_prandom_u32()`: an overridden helper list.
-    fn get_func_proto(func_id: u32, prog: &Prog) -> Option<&'static FuncProto> {
-        if func_id == kernel::uapi::bpf_func_id_BPF_FUNC_get_prandom_u32 {
-            return None;
-        }
-        struct_ops::default_get_func_proto(func_id, prog)
+    /// testmod_ops programs may not call `bpf_get_prandom_u32()`.
+    fn allow_helper(func_id: u32, _prog: &Prog) -> bool {
+        func_id != kernel::uapi::bpf_func_id_BPF_FUNC_get_prandom_u32
     }
 
     fn check_member(member: &Member<'_>, prog: &Prog) -> Result {
@@ -79,83 +86,100 @@ impl StructOps for TestmodOps {
         Ok(())
     }
 
-    fn init_member(
-        member: &Member<'_>,
-        kdata: &mut testmod_ops,
-        udata: &testmod_ops,
-    ) -> Result<bool> {
+    fn init_member(member: &mut InitMember<'_, testmod_ops>) -> Result<bool> {
+        let u = member.udata();
         if member.is(core::mem::offset_of!(testmod_ops, limit)) {
-            if udata.limit > RSO_TESTMOD_LIMIT_MAX {
+            if u.limit > RSO_TESTMOD_LIMIT_MAX {
                 pr_warn!(
                     "testmod_ops: limit {} is above {}\n",
-                    udata.limit,
+                    u.limit,
                     RSO_TESTMOD_LIMIT_MAX
                 );
                 return Err(ERANGE);
             }
-            kdata.limit = udata.limit;
+            member.copy()?;
+            return Ok(true);
+        }
+        if member.is(core::mem::offset_of!(testmod_ops, claim_op)) {
+            member.copy()?;
+            return Ok(true);
+        }
+        // A misbehaving implementation: with claim_op set, it claims the op nosleep, which the
+        // layer must refuse (the op would otherwise hold whatever the instance has there).
+        if member.is(core::mem::offset_of!(testmod_ops, nosleep)) && u.claim_op == 1 {
             return Ok(true);
         }
         Ok(false)
     }
 }
 
-const NR_FIELDS: usize = RSO_TESTMOD_NR_FIELDS as usize;
-
-fn call(v: &mut [i64; NR_FIELDS]) -> Result {
-    let op = u32::try_from(v[RSO_TESTMOD_F_OP as usize]).map_err(|_| EINVAL)?;
-    if op == RSO_TESTMOD_OP_COUNT {
-        v[RSO_TESTMOD_F_RET as usize] = TESTMOD.count() as i64;
-        return Ok(());
-    }
-    let inst = match v[RSO_TESTMOD_F_MAP_ID as usize] {
-        0 => TESTMOD.first(),
-        id => TESTMOD.get(u32::try_from(id).map_err(|_| EINVAL)?),
-    }
-    .ok_or(ENOENT)?;
-    let x = i32::try_from(v[RSO_TESTMOD_F_ARG as usize]).map_err(|_| EINVAL)?;
-    let ret = match op {
-        RSO_TESTMOD_OP_NOSLEEP => inst.call(|o| o.nosleep, (x,)),
-        RSO_TESTMOD_OP_MAY_SLEEP => inst.call(|o| o.may_sleep, (x,)),
-        RSO_TESTMOD_OP_TAKE_TASK => {
-            let task: &Task = current!();
-            // `take_task`'s stub tags its argument `__ref`: the reference moves to the program.
-            inst.call(|o| o.take_task, (ARef::from(task),))
-        }
-        _ => return Err(EINVAL),
-    }
-    .ok_or(EOPNOTSUPP)?;
-    v[RSO_TESTMOD_F_RET as usize] = ret.into();
-    v[RSO_TESTMOD_F_LIMIT as usize] = inst.ops().limit.into();
-    Ok(())
+unsafe extern "C" {
+    /// `testmod_kfuncs.c`: runs a timer `n` times that calls `rso_testmod_timer_call()`
+    /// from softirq context; returns the number of calls that reached BPF.
+    fn rso_testmod_run_timer(n: c_int) -> c_int;
 }
 
-/// `/dev/rso_testmod`.
-struct TestmodTrigger;
+/// Called from the timer of `rso_testmod_run_timer` (softirq): looks up any instance and calls
+/// `nosleep(1)`. Returns 1 when BPF was called.
+#[no_mangle]
+pub extern "C" fn rso_testmod_timer_call() -> c_int {
+    TESTMOD
+        .first()
+        .and_then(|inst| inst.ops().nosleep(1))
+        .map_or(0, |_| 1)
+}
 
-impl trigger::Trigger<NR_FIELDS> for TestmodTrigger {
+fn arg_i32(v: i64) -> Result<i32> {
+    i32::try_from(v).map_err(|_| EINVAL)
+}
+
+impl CallDevice for TestmodOps {
+    type Call = rso_testmod_call;
     const NAME: &'static CStr = c"rso_testmod";
-    const MAGIC: u32 = RSO_TESTMOD_IOC_MAGIC as u32;
-    const NR: u32 = RSO_TESTMOD_IOC_NR;
 
-    fn handle(v: &mut [i64; NR_FIELDS]) -> Result {
-        call(v)
+    fn call(inst: &Instance<Self>, op: u32, c: &mut rso_testmod_call) -> Result<Option<i64>> {
+        let ops = inst.ops();
+        let x = arg_i32(c.x)?;
+        let task: &Task = current!();
+        let ret = match op {
+            RSO_TESTMOD_OP_NOSLEEP => ops.nosleep(x),
+            RSO_TESTMOD_OP_MAY_SLEEP => ops.may_sleep(x),
+            // The reference moves to the program, which must release it.
+            RSO_TESTMOD_OP_TAKE_TASK => ops.take_task(ARef::from(task)),
+            RSO_TESTMOD_OP_ARG_NULL => ops.arg_kinds(x, task, None, ARef::from(task)),
+            RSO_TESTMOD_OP_ARG_TASK => ops.arg_kinds(x, task, Some(task), ARef::from(task)),
+            RSO_TESTMOD_OP_REGISTER_LATE => {
+                // Registration is for the module's init only: this must fail.
+                ModuleInit::new(this_module::<LocalModule>())?;
+                Some(0)
+            }
+            RSO_TESTMOD_OP_TIMER => {
+                if !(1..=10_000).contains(&x) {
+                    return Err(EINVAL);
+                }
+                // SAFETY: The C function may be called from process context at any time.
+                Some(unsafe { rso_testmod_run_timer(x) })
+            }
+            _ => return Err(EINVAL),
+        };
+        c.limit = inst.data().limit.into();
+        Ok(ret.map(i64::from))
     }
 }
 
 #[pin_data]
 struct RsoTestmod {
     #[pin]
-    _dev: MiscDeviceRegistration<trigger::TriggerDev<TestmodTrigger, NR_FIELDS>>,
+    _dev: MiscDeviceRegistration<CallDev<TestmodOps>>,
 }
 
 impl kernel::InPlaceModule for RsoTestmod {
-    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             _dev <- {
-                TESTMOD.register()?;
+                TESTMOD.register(&ModuleInit::new(module)?)?;
                 register_kfuncs()?;
-                trigger::register::<TestmodTrigger, NR_FIELDS>()
+                struct_ops::register_call_device::<TestmodOps>()
             },
         })
     }

@@ -1,52 +1,54 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * testmod_ops: a test-only struct_ops type (module rso_testmod) for the
- * behaviours the samples do not need: __ref arguments, check_member,
- * an unsupported op, refused data and program association.
+ * behaviours the samples do not need: every argument kind, __ref
+ * arguments, check_member, sleepable ops, an unsupported op, refused data
+ * and program association.
  */
 #ifndef RSO_TESTMOD_OPS_H
 #define RSO_TESTMOD_OPS_H
 
-#ifndef __VMLINUX_H__
-#include <linux/types.h>
-#include <linux/ioctl.h>
-#endif
+#include "../../rust/rso_tags.h"
+#include "../../rust/rso_call.h"
 
 struct task_struct;
 
 struct testmod_ops {
-	/* Must not sleep: check_member refuses sleepable programs for it. */
+	/* Must not sleep: sleepable programs are refused for it. */
 	int (*nosleep)(int x);
-	/* May sleep. */
-	int (*may_sleep)(int x);
-	/* Gets a task reference the program must release (the stub tags it __ref). */
-	int (*take_task)(struct task_struct *task);
+	/* May sleep: the one op that opts in to sleepable programs. */
+	int (*may_sleep)(int x) __rso_sleepable;
+	/* Gets a task reference the program must release. */
+	int (*take_task)(struct task_struct *task__ref);
 	/* Unsupported: it has no stub, so the verifier refuses programs for it. */
-	int (*unsupported)(int x);
+	int (*unsupported)(int x) __rso_unsupported;
+	/* Every argument kind: a scalar, a trusted task, a nullable task, a __ref task. */
+	int (*arg_kinds)(int x, struct task_struct *trusted,
+			 struct task_struct *maybe__nullable,
+			 struct task_struct *owned__ref);
 	/* Data: init_member refuses values above RSO_TESTMOD_LIMIT_MAX with ERANGE. */
 	__u32 limit;
+	/* Data: when 1, init_member claims the op nosleep (it must be refused). */
+	__u32 claim_op;
 };
 
 #define RSO_TESTMOD_LIMIT_MAX 1000
 
-/* /dev/rso_testmod: an array of RSO_TESTMOD_NR_FIELDS __s64. */
-enum rso_testmod_field {
-	RSO_TESTMOD_F_MAP_ID,	/* in: map id, 0 for any */
-	RSO_TESTMOD_F_OP,	/* in: enum rso_testmod_op */
-	RSO_TESTMOD_F_ARG,	/* in */
-	RSO_TESTMOD_F_RET,	/* out */
-	RSO_TESTMOD_F_LIMIT,	/* out: the instance's limit */
-	RSO_TESTMOD_NR_FIELDS,
-};
-
+/* /dev/rso_testmod: RSO_IOC_CALL(struct rso_testmod_call). */
 enum rso_testmod_op {
 	RSO_TESTMOD_OP_NOSLEEP = 1,
 	RSO_TESTMOD_OP_MAY_SLEEP,
 	RSO_TESTMOD_OP_TAKE_TASK,	/* take_task(a reference on current) */
-	RSO_TESTMOD_OP_COUNT,		/* ret = number of attached instances */
+	RSO_TESTMOD_OP_ARG_NULL,	/* arg_kinds(x, current, NULL, ref on current) */
+	RSO_TESTMOD_OP_ARG_TASK,	/* arg_kinds(x, current, current, ref on current) */
+	RSO_TESTMOD_OP_REGISTER_LATE,	/* try to register a type after init: must fail */
+	RSO_TESTMOD_OP_TIMER,		/* look up and call nosleep from a timer, x times */
 };
 
-#define RSO_TESTMOD_IOC_MAGIC 't'
-#define RSO_TESTMOD_IOC_NR 1
+struct rso_testmod_call {
+	struct rso_call_hdr hdr;
+	__s64 x;	/* in */
+	__s64 limit;	/* out: the instance's limit */
+};
 
 #endif /* RSO_TESTMOD_OPS_H */

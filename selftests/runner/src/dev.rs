@@ -1,31 +1,69 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The samples' trigger devices: an ioctl whose argument is an array of `__s64`.
+//! The one client of the modules' call devices (`rust/rso_call.h`): `RSO_IOC_CALL(struct
+//! rso_<x>_call)`, whose argument starts with `struct rso_call_hdr`.
 
 use std::{
     fs::OpenOptions,
     os::fd::AsRawFd, //
 };
 
-/// `_IOWR(ty, nr, size)` of `include/uapi/asm-generic/ioctl.h`.
-const fn iowr(ty: u32, nr: u32, size: usize) -> u64 {
-    (3u64 << 30) | ((size as u64) << 16) | ((ty as u64) << 8) | nr as u64
+/// `RSO_CALL_COUNT`: the number of attached instances.
+const RSO_CALL_COUNT: u32 = 0;
+
+/// A request struct of a type's header (`rso_<x>_call`), as bindgen generated it.
+pub trait CallStruct: Default {
+    /// Sets `hdr.map_id` and `hdr.op`.
+    fn request(&mut self, map_id: u32, op: u32);
+    /// `(hdr.ret, hdr.id)`.
+    fn reply(&self) -> (i64, u32);
 }
 
-/// Issues `_IOWR(ty, nr, __s64[N])` on `dev` with `v`; `Err(errno)` on failure.
-pub fn ioctl<const N: usize>(dev: &str, ty: u32, nr: u32, v: &mut [i64; N]) -> Result<(), i32> {
+/// Implements [`CallStruct`] for bindgen's request structs.
+macro_rules! call_struct {
+    ($($t:ty),*) => {
+        $(
+            impl $crate::dev::CallStruct for $t {
+                fn request(&mut self, map_id: u32, op: u32) {
+                    self.hdr.map_id = map_id;
+                    self.hdr.op = op;
+                }
+
+                fn reply(&self) -> (i64, u32) {
+                    (self.hdr.ret, self.hdr.id)
+                }
+            }
+        )*
+    };
+}
+pub(crate) use call_struct;
+
+/// `_IOWR('R', 1, size)`: `RSO_IOC_CALL` of `rust/rso_call.h`.
+const fn rso_ioc_call(size: usize) -> u64 {
+    (3u64 << 30) | ((size as u64) << 16) | ((b'R' as u64) << 8) | 1
+}
+
+/// Issues `RSO_IOC_CALL` on `dev` with `c`, for op `op` of the instance of map `map_id` (0: any).
+/// Returns `(ret, id)` or `Err(errno)`; the module's output fields are in `c`.
+pub fn call<C: CallStruct>(dev: &str, map_id: u32, op: u32, c: &mut C) -> Result<(i64, u32), i32> {
+    c.request(map_id, op);
     let f = OpenOptions::new()
         .read(true)
         .write(true)
         .open(dev)
         .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
-    let cmd = iowr(ty, nr, std::mem::size_of::<[i64; N]>());
-    // SAFETY: `v` is an array of the size the ioctl number encodes, valid for reads and writes.
-    let r = unsafe { libc::ioctl(f.as_raw_fd(), cmd as _, v.as_mut_ptr()) };
+    let cmd = rso_ioc_call(std::mem::size_of::<C>());
+    // SAFETY: `c` is a struct of the size the ioctl number encodes, valid for reads and writes.
+    let r = unsafe { libc::ioctl(f.as_raw_fd(), cmd as _, c as *mut C) };
     if r < 0 {
         return Err(std::io::Error::last_os_error()
             .raw_os_error()
             .unwrap_or(libc::EIO));
     }
-    Ok(())
+    Ok(c.reply())
+}
+
+/// The number of instances attached to the type behind `dev`.
+pub fn count<C: CallStruct>(dev: &str) -> Result<i64, i32> {
+    call(dev, 0, RSO_CALL_COUNT, &mut C::default()).map(|r| r.0)
 }

@@ -8,7 +8,7 @@ mod uapi {
 }
 use uapi::*;
 
-const NR_FIELDS: usize = RSO_FILTER_NR_FIELDS as usize;
+crate::dev::call_struct!(rso_filter_call);
 
 /// The outputs of a verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,17 +20,14 @@ pub struct Verdict {
 
 /// Asks the attached `filter_ops` instance for a verdict on `key`; `Err(errno)` on failure.
 pub fn decide(key: u64) -> Result<Verdict, i32> {
-    let mut v = [0i64; NR_FIELDS];
-    v[RSO_FILTER_F_KEY as usize] = key as i64;
-    crate::dev::ioctl(
-        "/dev/rso_filter",
-        RSO_FILTER_IOC_MAGIC.into(),
-        RSO_FILTER_IOC_NR,
-        &mut v,
-    )?;
+    let mut c = rso_filter_call {
+        key,
+        ..Default::default()
+    };
+    let (verdict, id) = crate::dev::call("/dev/rso_filter", 0, RSO_FILTER_OP_DECIDE, &mut c)?;
     Ok(Verdict {
-        verdict: v[RSO_FILTER_F_VERDICT as usize],
-        id: v[RSO_FILTER_F_ID as usize] as u32,
-        audited: v[RSO_FILTER_F_AUDITED as usize] != 0,
+        verdict,
+        id,
+        audited: c.audited != 0,
     })
 }

@@ -8,28 +8,22 @@ mod uapi {
 }
 pub use uapi::*;
 
-const NR_FIELDS: usize = RSO_TESTMOD_NR_FIELDS as usize;
+crate::dev::call_struct!(rso_testmod_call);
+
+const DEV: &str = "/dev/rso_testmod";
 
 /// Calls `op` with `x` on the instance of map `map_id` (0: any); returns the op's return value
 /// and the instance's limit, or `Err(errno)`.
 pub fn call(map_id: u32, op: u32, x: i64) -> Result<(i64, i64), i32> {
-    let mut v = [0i64; NR_FIELDS];
-    v[RSO_TESTMOD_F_MAP_ID as usize] = map_id.into();
-    v[RSO_TESTMOD_F_OP as usize] = op.into();
-    v[RSO_TESTMOD_F_ARG as usize] = x;
-    crate::dev::ioctl(
-        "/dev/rso_testmod",
-        RSO_TESTMOD_IOC_MAGIC.into(),
-        RSO_TESTMOD_IOC_NR,
-        &mut v,
-    )?;
-    Ok((
-        v[RSO_TESTMOD_F_RET as usize],
-        v[RSO_TESTMOD_F_LIMIT as usize],
-    ))
+    let mut c = rso_testmod_call {
+        x,
+        ..Default::default()
+    };
+    let (ret, _id) = crate::dev::call(DEV, map_id, op, &mut c)?;
+    Ok((ret, c.limit))
 }
 
 /// The number of attached `testmod_ops` instances.
 pub fn count() -> Result<i64, i32> {
-    call(0, RSO_TESTMOD_OP_COUNT, 0).map(|r| r.0)
+    crate::dev::count::<rso_testmod_call>(DEV)
 }

@@ -1,0 +1,417 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Generate the C part and the typed Rust view of a struct_ops type from its header.
+
+    rsogen.py --header foo_ops.h --type foo_ops --c foo_ops_gen.c --rust foo_ops_typed.rs \
+        -- <clang flags>
+
+The header is the one source of truth of a struct_ops type (see docs/generator.md). From it,
+with libclang (the Python bindings of the libclang wheel that scripts/setup.sh installs for
+bindgen), this writes:
+
+- the C part: one stub per op, named <type>__<op>, whose parameter names carry the argument
+  tags (__nullable, __ref) exactly as the header spells them; the cfi_stubs table (ops marked
+  __rso_unsupported get no stub); the registration; the struct's size as the C compiler sees it;
+- the typed Rust view, to be appended to bindgen's view of the same header: a `<Type>Calls`
+  struct with one method per op, whose Rust parameter types follow the tags, and the
+  `unsafe impl OpsTable` that binds the bindgen struct to the C part; for a request struct
+  `rso_<x>_call` (rust/rso_call.h), its `CallArg` impl.
+
+Anything the generator cannot type soundly is refused with a message naming the header line.
+"""
+
+import argparse
+import os
+import sys
+
+import clang.cindex as ci
+
+K = ci.TypeKind
+RUST_SCALARS = {
+    K.BOOL: "bool",
+    K.CHAR_S: "kernel::ffi::c_char",
+    K.SCHAR: "kernel::ffi::c_schar",
+    K.CHAR_U: "kernel::ffi::c_char",
+    K.UCHAR: "kernel::ffi::c_uchar",
+    K.SHORT: "kernel::ffi::c_short",
+    K.USHORT: "kernel::ffi::c_ushort",
+    K.INT: "kernel::ffi::c_int",
+    K.UINT: "kernel::ffi::c_uint",
+    K.LONG: "kernel::ffi::c_long",
+    K.ULONG: "kernel::ffi::c_ulong",
+    K.LONGLONG: "kernel::ffi::c_longlong",
+    K.ULONGLONG: "kernel::ffi::c_ulonglong",
+}
+INTEGER_KINDS = set(RUST_SCALARS) - {K.BOOL} | {K.ENUM}
+# Kernel objects a trusted pointer parameter may point to: C struct -> Rust type.
+KERNEL_OBJECTS = {"task_struct": "kernel::task::Task"}
+TAGS = ("__nullable", "__ref")
+
+
+class GenError(Exception):
+    pass
+
+
+def where(cursor):
+    loc = cursor.location
+    return f"{os.path.basename(str(loc.file))}:{loc.line}"
+
+
+def camel(name):
+    return "".join(p[:1].upper() + p[1:] for p in name.split("_") if p)
+
+
+def rust_scalar(ty, what):
+    """The Rust spelling of an integer type, as bindgen spells it (a typedef keeps its name)."""
+    canon = ty.get_canonical()
+    if canon.kind == K.BOOL:
+        raise GenError(f"{what}: _Bool is refused (a value other than 0 or 1 would be an "
+                       "invalid Rust bool); use an integer type")
+    if canon.kind not in INTEGER_KINDS:
+        return None
+    t = ty
+    while t.kind == K.ELABORATED:
+        t = t.get_named_type()
+    if t.kind == K.TYPEDEF:
+        return t.get_declaration().spelling
+    if t.kind == K.ENUM:
+        return t.get_declaration().spelling
+    return RUST_SCALARS.get(t.kind) or RUST_SCALARS[canon.kind]
+
+
+def check_plain_data(ty, what):
+    """Data members and call structs may hold only integers (no _Bool), arrays and structs of
+    them, and data pointers: any bit pattern of those is a valid Rust value."""
+    canon = ty.get_canonical()
+    if canon.kind == K.BOOL:
+        raise GenError(f"{what}: _Bool data is refused (userspace could store 2, an invalid "
+                       "Rust bool); use __u8")
+    if canon.kind in (K.CONSTANTARRAY,):
+        check_plain_data(canon.get_array_element_type(), what)
+    elif canon.kind == K.RECORD:
+        for f in canon.get_fields():
+            check_plain_data(f.type, f"{what}.{f.spelling}")
+    elif canon.kind == K.POINTER:
+        pointee = canon.get_pointee().get_canonical()
+        if pointee.kind in (K.FUNCTIONPROTO, K.FUNCTIONNOPROTO):
+            raise GenError(f"{what}: a function pointer nested in a data member is refused")
+    elif canon.kind not in INTEGER_KINDS:
+        raise GenError(f"{what}: type {ty.spelling} is not supported in data")
+
+
+class Param:
+    def __init__(self, cursor, op):
+        self.c_name = cursor.spelling
+        if not self.c_name:
+            raise GenError(f"{where(cursor)}: op {op}: every parameter needs a name")
+        self.tag = next((t for t in TAGS if self.c_name.endswith(t)), None)
+        self.name = self.c_name[: -len(self.tag)] if self.tag else self.c_name
+        if "__" in self.name.strip("_"):
+            raise GenError(f"{where(cursor)}: op {op}: parameter {self.c_name}: unknown tag "
+                           f"(known: {', '.join(TAGS)})")
+        self.c_type = cursor.type.spelling
+        what = f"{where(cursor)}: op {op}: parameter {self.c_name}"
+        canon = cursor.type.get_canonical()
+        if canon.kind == K.POINTER:
+            pointee = canon.get_pointee().get_canonical()
+            decl = pointee.get_declaration().spelling if pointee.kind == K.RECORD else None
+            if decl not in KERNEL_OBJECTS:
+                raise GenError(f"{what}: pointer to {pointee.spelling} is not supported "
+                               f"(supported: {', '.join('struct ' + k for k in KERNEL_OBJECTS)})")
+            obj = KERNEL_OBJECTS[decl]
+            if self.tag == "__nullable":
+                self.kind, self.rust = "nullable", f"Option<&{obj}>"
+            elif self.tag == "__ref":
+                self.kind, self.rust = "ref", f"kernel::sync::aref::ARef<{obj}>"
+            else:
+                self.kind, self.rust = "trusted", f"&{obj}"
+        else:
+            if self.tag:
+                raise GenError(f"{what}: tag {self.tag} on a non-pointer")
+            if canon.kind == K.BOOL:
+                self.kind, self.rust = "scalar", "bool"
+            else:
+                self.rust = rust_scalar(cursor.type, what)
+                if self.rust is None:
+                    raise GenError(f"{what}: type {self.c_type} is not supported")
+                self.kind = "scalar"
+
+    def rust_arg(self):
+        n = self.name
+        if self.kind == "scalar":
+            return n
+        if self.kind == "trusted":
+            return f"{n}.as_ptr()"
+        if self.kind == "nullable":
+            return f"{n}.map_or(core::ptr::null_mut(), |t| t.as_ptr())"
+        return f"kernel::sync::aref::ARef::into_raw({n}).as_ptr().cast()"
+
+
+class Member:
+    def __init__(self, cursor, struct_ty):
+        self.name = cursor.spelling
+        self.offset = struct_ty.get_offset(self.name) // 8
+        self.size = cursor.type.get_size()
+        ann = {c.spelling for c in cursor.get_children() if c.kind == ci.CursorKind.ANNOTATE_ATTR}
+        canon = cursor.type.get_canonical()
+        fn = None
+        if canon.kind == K.POINTER:
+            p = canon.get_pointee().get_canonical()
+            if p.kind in (K.FUNCTIONPROTO, K.FUNCTIONNOPROTO):
+                fn = p
+        self.is_op = fn is not None
+        what = f"{where(cursor)}: member {self.name}"
+        if not self.is_op:
+            if ann:
+                raise GenError(f"{what}: {', '.join(sorted(ann))} applies to ops only")
+            check_plain_data(cursor.type, what)
+            return
+        self.sleepable = "rso_sleepable" in ann
+        self.unsupported = "rso_unsupported" in ann
+        if fn.kind == K.FUNCTIONNOPROTO:
+            raise GenError(f"{what}: write the op's prototype, e.g. (void) for no arguments")
+        self.params = [Param(c, self.name) for c in cursor.get_children()
+                       if c.kind == ci.CursorKind.PARM_DECL]
+        if len(self.params) != len(list(fn.argument_types())):
+            raise GenError(f"{what}: cannot read the op's parameter names")
+        if len(self.params) > 5:
+            raise GenError(f"{what}: more than 5 parameters")
+        ret = fn.get_result()
+        self.c_ret = ret.spelling
+        if ret.get_canonical().kind == K.VOID:
+            self.rust_ret = None
+        else:
+            self.rust_ret = rust_scalar(ret, f"{what}: return type")
+            if self.rust_ret is None:
+                raise GenError(f"{what}: return type {ret.spelling} is not supported (integers "
+                               "and void only)")
+
+
+def parse(header, flags):
+    index = ci.Index.create()
+    tu = index.parse(header, args=["-x", "c", "-D__RSO_GEN__"] + flags,
+                     options=ci.TranslationUnit.PARSE_SKIP_FUNCTION_BODIES)
+    errors = [d for d in tu.diagnostics if d.severity >= ci.Diagnostic.Error]
+    if errors:
+        raise GenError("\n".join(str(d) for d in errors))
+    return tu
+
+
+def structs_in(tu, header):
+    for c in tu.cursor.get_children():
+        if (c.kind == ci.CursorKind.STRUCT_DECL and c.is_definition() and c.location.file
+                and os.path.samefile(str(c.location.file), header)):
+            yield c
+
+
+def gen_c(ty, members, header, rso_h):
+    ops = [m for m in members if m.is_op and not m.unsupported]
+    out = [
+        "// SPDX-License-Identifier: GPL-2.0",
+        f"/* Generated by rust/rsogen.py from {os.path.basename(header)}: do not edit. */",
+        f'#include "{rso_h}"',
+        f'#include "{os.path.abspath(header)}"',
+        "",
+    ]
+    for m in ops:
+        params = ", ".join(f"{p.c_type} {p.c_name}" for p in m.params) or "void"
+        body = "" if m.rust_ret is None else f" return ({m.c_ret})0; "
+        out.append(f"static noinline {m.c_ret} {ty}__{m.name}({params}) {{{body}}}")
+    out.append("")
+    out.append(f"RSO_STRUCT_OPS_TABLE({ty},")
+    out.append(",\n".join(f"\t.{m.name} = {ty}__{m.name}" for m in ops) + ");")
+    return "\n".join(out) + "\n"
+
+
+def gen_rust(ty, members, call_structs):
+    calls = camel(ty) + "Calls"
+    out = [
+        "",
+        f"// Generated by rust/rsogen.py from the header of `{ty}`: do not edit.",
+        "",
+        f"/// Typed calls of the ops of an attached `{ty}` instance: one method per op, each",
+        "/// returning `None` when BPF did not implement the op.",
+        "///",
+        "/// # Invariants",
+        "///",
+        "/// `ops` is the data of an attached instance: each op member is NULL or a BPF trampoline",
+        "/// to a verified program, valid for `'a`.",
+        f"pub struct {calls}<'a> {{",
+        f"    ops: &'a {ty},",
+        "}",
+        "",
+        f"impl {calls}<'_> {{",
+    ]
+    for m in members:
+        if not m.is_op or m.unsupported:
+            continue
+        args = "".join(f", {p.name}: {p.rust}" for p in m.params)
+        ret = m.rust_ret or "()"
+        c_sig = ", ".join(f"{p.c_type} {p.c_name}" for p in m.params)
+        out += [
+            f"    /// `{m.c_ret} {m.name}({c_sig})`{' (sleepable)' if m.sleepable else ''}.",
+            f"    pub fn {m.name}(&self{args}) -> Option<{ret}> {{",
+            f"        let rso_op = self.ops.{m.name}?;",
+        ]
+        if m.sleepable:
+            out.append("        kernel::task::might_sleep();")
+        out += [
+            "        // SAFETY: By the type invariants `rso_op` is a trampoline to a verified program that",
+            "        // stays valid while `self` is borrowed. Each argument has the kind its tag in the",
+            "        // header declares: a live task for a trusted pointer, NULL only where `__nullable`",
+            "        // lets the program expect it, and a reference the program must release for",
+            "        // `__ref`.",
+            f"        Some(unsafe {{ rso_op({', '.join(p.rust_arg() for p in m.params)}) }})",
+            "    }",
+            "",
+        ]
+    if out[-1] == "":
+        out.pop()
+    out.append("}")
+    descs = []
+    for m in members:
+        if m.is_op:
+            kind = f"Op {{ sleepable: {str(m.sleepable).lower()}, supported: {str(not m.unsupported).lower()} }}"
+        else:
+            kind = "Data"
+        descs.append(f"        crate::struct_ops::MemberDesc {{ offset: {m.offset}, size: {m.size}, "
+                     f"kind: crate::struct_ops::MemberKind::{kind} }},")
+    out += [
+        "",
+        f"// SAFETY: rust/rsogen.py generated this impl and `rso_{ty}_*` in the module's C part from",
+        f"// the same header as bindgen's `{ty}`: the C functions exist with these signatures, the",
+        "// member table describes every member, and `calls` gets the typed view of an attached",
+        "// instance, whose method signatures follow the header's tags.",
+        f"unsafe impl crate::struct_ops::OpsTable for {ty} {{",
+        f"    type Calls<'a> = {calls}<'a>;",
+        "",
+        f"    const NAME: &'static kernel::str::CStr = c\"{ty}\";",
+        "    const MEMBERS: &'static [crate::struct_ops::MemberDesc] = &[",
+        *descs,
+        "    ];",
+        "",
+        "    fn c_size() -> usize {",
+        "        unsafe extern \"C\" {",
+        f"            fn rso_{ty}_size() -> usize;",
+        "        }",
+        "        // SAFETY: The C part defines the function; it only returns a constant.",
+        f"        unsafe {{ rso_{ty}_size() }}",
+        "    }",
+        "",
+        "    fn cfi_stubs() -> *mut core::ffi::c_void {",
+        "        unsafe extern \"C\" {",
+        f"            fn rso_{ty}_cfi_stubs() -> *mut core::ffi::c_void;",
+        "        }",
+        "        // SAFETY: The C part defines the function; it returns a static's address.",
+        f"        unsafe {{ rso_{ty}_cfi_stubs() }}",
+        "    }",
+        "",
+        "    unsafe fn c_register(st_ops: *mut kernel::bindings::bpf_struct_ops) -> core::ffi::c_int {",
+        "        unsafe extern \"C\" {",
+        f"            fn rso_{ty}_register(st_ops: *mut core::ffi::c_void) -> core::ffi::c_int;",
+        "        }",
+        "        // SAFETY: Per the function's safety requirements.",
+        f"        unsafe {{ rso_{ty}_register(st_ops.cast()) }}",
+        "    }",
+        "",
+        "    unsafe fn calls<'a>(ops: &'a Self) -> Self::Calls<'a> {",
+        "        // INVARIANT: Per the function's safety requirements.",
+        f"        {calls} {{ ops }}",
+        "    }",
+        "}",
+    ]
+    for name in call_structs:
+        out += [
+            "",
+            f"// SAFETY: rust/rsogen.py checked that `{name}` holds only integers and arrays and",
+            "// structs of them, with no padding: every bit pattern is valid, and all bytes are",
+            "// initialised.",
+            f"unsafe impl kernel::transmute::FromBytes for {name} {{}}",
+            f"// SAFETY: As above.",
+            f"unsafe impl kernel::transmute::AsBytes for {name} {{}}",
+            "",
+            f"impl crate::struct_ops::CallArg for {name} {{",
+            "    fn request(&self) -> (u32, u32, u32) {",
+            "        (self.hdr.map_id, self.hdr.op, self.hdr.pad)",
+            "    }",
+            "",
+            "    fn reply(&mut self, ret: i64, id: u32) {",
+            "        self.hdr.ret = ret;",
+            "        self.hdr.id = id;",
+            "    }",
+            "}",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def check_call_struct(c):
+    """A request struct: `struct rso_call_hdr hdr` first, then integers, and no padding."""
+    fields = list(c.type.get_fields())
+    if not fields or fields[0].spelling != "hdr" or \
+            fields[0].type.get_canonical().get_declaration().spelling != "rso_call_hdr":
+        raise GenError(f"{where(c)}: struct {c.spelling}: the first member must be "
+                       "`struct rso_call_hdr hdr`")
+    size = 0
+    for f in fields:
+        check_plain_data(f.type, f"{where(f)}: {c.spelling}.{f.spelling}")
+        if c.type.get_offset(f.spelling) // 8 != size:
+            raise GenError(f"{where(f)}: struct {c.spelling} has padding before {f.spelling}; "
+                           "add an explicit member")
+        size += f.type.get_size()
+    if size != c.type.get_size():
+        raise GenError(f"{where(c)}: struct {c.spelling} has trailing padding")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--header", required=True)
+    ap.add_argument("--type", required=True, help="the ops struct, e.g. hello_ops")
+    ap.add_argument("--c", help="the C part to write")
+    ap.add_argument("--rust", help="the typed Rust view to write")
+    ap.add_argument("--list", metavar="PREFIX",
+                    help="print `PREFIX type op param...` per op instead (`-` for an "
+                         "unsupported op): what the selftests check the module's BTF against")
+    ap.add_argument("flags", nargs="*", help="clang flags (after --)")
+    a = ap.parse_args()
+    if os.environ.get("LIBCLANG_PATH"):
+        lib = os.path.join(os.environ["LIBCLANG_PATH"], "libclang.so")
+        if os.path.exists(lib):
+            ci.Config.set_library_file(lib)
+    try:
+        tu = parse(a.header, a.flags)
+        structs = list(structs_in(tu, a.header))
+        ops = [c for c in structs if c.spelling == a.type]
+        if not ops:
+            raise GenError(f"{a.header}: no definition of struct {a.type}")
+        st = ops[0]
+        members = [Member(f, st.type) for f in st.type.get_fields()]
+        if not any(m.is_op for m in members):
+            raise GenError(f"{where(st)}: struct {a.type} has no op")
+        call_structs = []
+        for c in structs:
+            if c.spelling.startswith("rso_") and c.spelling.endswith("_call"):
+                check_call_struct(c)
+                call_structs.append(c.spelling)
+        if a.list:
+            for m in members:
+                if m.is_op:
+                    params = ["-"] if m.unsupported else [p.c_name for p in m.params]
+                    print(" ".join([a.list, a.type, m.name] + params))
+            return 0
+        if not a.c or not a.rust:
+            raise GenError("--c and --rust are required")
+        rso_h = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rso.h")
+        c_text = gen_c(a.type, members, a.header, rso_h)
+        rust_text = gen_rust(a.type, members, call_structs)
+    except GenError as e:
+        print(f"rsogen: error: {e}", file=sys.stderr)
+        return 1
+    for path, text in ((a.c, c_text), (a.rust, rust_text)):
+        with open(path + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(path + ".tmp", path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The registration of a struct_ops type, and the registry of its attached instances.
+
+use super::{
+    adapter::Adapter,
+    instance::{
+        Instance,
+        InstanceRef, //
+    },
+    DeclaredType,
+    OpsTable,
+    StructOps, //
+};
+use core::{
+    ffi::c_void,
+    marker::PhantomData,
+    ptr::NonNull,
+    sync::atomic::{
+        AtomicU8,
+        Ordering, //
+    },
+};
+use kernel::{
+    bindings,
+    error::to_result,
+    module::this_module,
+    prelude::*,
+    sync::rcu,
+    types::Opaque, //
+};
+
+/// Proof that the calling thread runs a module's init, the only time the BPF core lets a module
+/// register struct_ops types: `register_bpf_struct_ops()` grows the module's table of types with
+/// `krealloc()` and no lock (`btf_add_struct_ops()` in `kernel/bpf/btf.c`), which is only safe
+/// while the module is `MODULE_STATE_COMING`, before anything can look the types up.
+///
+/// It cannot leave the thread that made it (`!Send`), and [`ModuleInit::new`] refuses to make
+/// one once the module is live.
+pub struct ModuleInit {
+    module: *mut bindings::module,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl ModuleInit {
+    /// Proof that `module`'s init is running, or `EBUSY` when it is not.
+    pub fn new(module: &'static ThisModule) -> Result<Self> {
+        let ptr = module.as_ptr();
+        if ptr.is_null() {
+            return Err(EINVAL);
+        }
+        // SAFETY: `ptr` is the calling module's `struct module`, valid while its code runs; its
+        // state only changes on the loader's thread, which is this one during init.
+        let state = unsafe { core::ptr::addr_of!((*ptr).state).read_volatile() };
+        if state != bindings::module_state_MODULE_STATE_COMING {
+            pr_err!("struct_ops: types can only be registered from the module's init\n");
+            return Err(EBUSY);
+        }
+        Ok(Self {
+            module: ptr,
+            _not_send: PhantomData,
+        })
+    }
+}
+
+const STATE_NEW: u8 = 0;
+const STATE_CLAIMED: u8 = 1;
+const STATE_READY: u8 = 2;
+const STATE_INIT_RAN: u8 = 3;
+const STATE_REGISTERED: u8 = 4;
+
+/// Where the attach count of map `id` lives in the registry: above every map id.
+fn count_index(id: u32) -> usize {
+    (1usize << 32) | id as usize
+}
+
+/// `xa_mk_value()`.
+fn xa_value(n: usize) -> *mut c_void {
+    ((n << 1) | 1) as *mut c_void
+}
+
+/// `xa_to_value()` of an entry known to be a value (or NULL, which reads as 0).
+fn xa_to_value(entry: *mut c_void) -> usize {
+    entry as usize >> 1
+}
+
+/// `XA_ZERO_ENTRY`: a reserved slot, which lookups read as NULL.
+const XA_ZERO_ENTRY: *mut c_void = ((257usize << 2) | 2) as *mut c_void;
+
+/// The registration of a struct_ops type, and the registry of its attached instances.
+///
+/// It lives in a `static` declared by [`declare_struct_ops!`]: the BPF core writes into the
+/// `struct bpf_struct_ops` (its `func_models`) and keeps its address for as long as the module's
+/// BTF exists, and there is no call to unregister a type, so its storage must last as long as the
+/// module and never move.
+///
+/// The registry is an xarray. At index `id` (a map id) it holds the attached instance of that
+/// map; at [`count_index`]`(id)` the number of attachments (links, or 1 for a map without
+/// `BPF_F_LINK`), since one map can back several links and `reg`/`unreg` run once per link.
+///
+/// Concurrency: writers (`reg`, `unreg`, `update`) are serialised by `writer`, a mutex. Lookups
+/// take no lock: under RCU they load the entry and take a reference on its map with
+/// `bpf_struct_ops_get()`, an increment-if-not-zero. That is sound because a struct_ops map is
+/// freed only after an RCU grace period (`synchronize_rcu_mult()` in `bpf_struct_ops_map_free()`),
+/// so it works from any context, IRQs included. A lookup that races with the last detach either
+/// finds nothing or keeps the map, its trampolines and its programs alive until the returned
+/// [`InstanceRef`] is dropped.
+///
+/// [`declare_struct_ops!`]: crate::declare_struct_ops
+///
+/// # Invariants
+///
+/// - Once `state` is `STATE_READY` or later, `instances` and `writer` are initialised.
+/// - Once `state` is `STATE_REGISTERED`, `ops` is registered with the BPF core and is never
+///   written by Rust again.
+/// - An instance entry at index `id` is a pointer to an [`Instance<T>`] whose map has id `id`
+///   and is attached at least once; its count entry holds the number of attachments.
+pub struct StructOpsType<T: DeclaredType> {
+    ops: Opaque<bindings::bpf_struct_ops>,
+    instances: Opaque<bindings::xarray>,
+    writer: Opaque<bindings::mutex>,
+    state: AtomicU8,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: `ops` is written only by `register`, once, guarded by `state`, and afterwards only by
+// the BPF core; the registry is written under `writer` and read under RCU.
+unsafe impl<T: DeclaredType> Sync for StructOpsType<T> {}
+// SAFETY: As above; the type holds no thread-bound data.
+unsafe impl<T: DeclaredType> Send for StructOpsType<T> {}
+
+/// The registry's writer lock, held while the guard lives.
+struct WriterGuard<'a>(&'a Opaque<bindings::mutex>);
+
+impl Drop for WriterGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: The lock was taken in `StructOpsType::write_lock`.
+        unsafe { bindings::mutex_unlock(self.0.get()) };
+    }
+}
+
+impl<T: DeclaredType> StructOpsType<T> {
+    /// An unregistered type; use it to initialise the `static` (see `declare_struct_ops!`).
+    #[doc(hidden)]
+    pub const fn new() -> Self {
+        Self {
+            ops: Opaque::zeroed(),
+            instances: Opaque::zeroed(),
+            writer: Opaque::zeroed(),
+            state: AtomicU8::new(STATE_NEW),
+            _t: PhantomData,
+        }
+    }
+}
+
+impl<T: StructOps> StructOpsType<T> {
+    /// The registry, once it is initialised.
+    fn instances(&self) -> Option<*mut bindings::xarray> {
+        // By the type invariants `instances` is initialised once `state` is at least
+        // `STATE_READY` (the acquire pairs with the release that published it), and it is never
+        // moved nor dropped (a static).
+        (self.state.load(Ordering::Acquire) >= STATE_READY).then(|| self.instances.get())
+    }
+
+    fn write_lock(&self) -> Result<(WriterGuard<'_>, *mut bindings::xarray)> {
+        let xa = self.instances().ok_or(EINVAL)?;
+        // SAFETY: `writer` is initialised (`state` is at least `STATE_READY`, see `instances`);
+        // writers run in process context.
+        unsafe { bindings::mutex_lock(self.writer.get()) };
+        Ok((WriterGuard(&self.writer), xa))
+    }
+
+    /// Takes a reference on the map of the instance `raw`, an entry read under RCU.
+    fn take(raw: *mut c_void) -> Option<InstanceRef<T>> {
+        let ptr = NonNull::new(raw.cast::<Instance<T>>())?;
+        // SAFETY: By the type invariants an instance entry is the data of a struct_ops map that
+        // was attached when it was read under RCU; the map's memory lasts for at least an RCU
+        // grace period after its last reference goes, and the caller still holds the RCU read
+        // lock, so the increment-if-not-zero reads valid memory.
+        if unsafe { bindings::bpf_struct_ops_get(raw) } {
+            // SAFETY: `ptr` is the instance whose map we now hold a reference on.
+            Some(unsafe { InstanceRef::new(ptr) })
+        } else {
+            None
+        }
+    }
+
+    /// The attached instance behind the map with id `id`, or `None`. Usable from any context.
+    pub fn get(&self, id: u32) -> Option<InstanceRef<T>> {
+        let xa = self.instances()?;
+        let _rcu = rcu::read_lock();
+        // SAFETY: `xa` is initialised; `xa_load` may be called under the RCU read lock alone.
+        Self::take(unsafe { bindings::xa_load(xa, id as usize) })
+    }
+
+    /// Any attached instance (the one with the lowest map id), or `None`. Usable from any
+    /// context.
+    pub fn first(&self) -> Option<InstanceRef<T>> {
+        let xa = self.instances()?;
+        let _rcu = rcu::read_lock();
+        let mut index = 0usize;
+        // SAFETY: `xa` is initialised; `xa_find` takes the RCU read lock itself and skips
+        // reserved slots. Map ids are below `count_index(0)`.
+        let raw =
+            unsafe { bindings::xa_find(xa, &mut index, u32::MAX as usize, bindings::XA_PRESENT) };
+        Self::take(raw)
+    }
+
+    /// The number of attached instances (maps, not links). Usable from any context.
+    pub fn count(&self) -> usize {
+        let Some(xa) = self.instances() else {
+            return 0;
+        };
+        let (mut n, mut index, present) = (0, 0usize, bindings::XA_PRESENT);
+        let max = u32::MAX as usize;
+        // SAFETY: `xa` is initialised; `xa_find` and `xa_find_after` take the RCU read lock.
+        let mut raw = unsafe { bindings::xa_find(xa, &mut index, max, present) };
+        while !raw.is_null() {
+            n += 1;
+            // SAFETY: As above.
+            raw = unsafe { bindings::xa_find_after(xa, &mut index, max, present) };
+        }
+        n
+    }
+
+    /// The number of attachments of map `id` (links, or 1 without `BPF_F_LINK`).
+    pub fn attachments(&self, id: u32) -> usize {
+        let Some(xa) = self.instances() else {
+            return 0;
+        };
+        // SAFETY: `xa` is initialised; `xa_load` takes the RCU read lock.
+        xa_to_value(unsafe { bindings::xa_load(xa, count_index(id)) })
+    }
+
+    /// Makes sure both slots of `id` exist, so that storing into them cannot fail.
+    ///
+    /// # Safety
+    ///
+    /// `xa` is the registry, and the writer lock is held.
+    unsafe fn reserve(xa: *mut bindings::xarray, id: u32) -> Result<bool> {
+        // SAFETY: Per the function's safety requirements.
+        if !unsafe { bindings::xa_load(xa, count_index(id)) }.is_null() {
+            return Ok(false);
+        }
+        for index in [id as usize, count_index(id)] {
+            // SAFETY: `xa_reserve()`: the lock is taken around `__xa_cmpxchg`, which drops and
+            // retakes it to allocate.
+            let old = unsafe {
+                bindings::xa_lock(xa);
+                let old = bindings::__xa_cmpxchg(
+                    xa,
+                    index,
+                    core::ptr::null_mut(),
+                    XA_ZERO_ENTRY,
+                    bindings::GFP_KERNEL,
+                );
+                bindings::xa_unlock(xa);
+                old
+            };
+            // SAFETY: `old` is a value returned by `__xa_cmpxchg`.
+            if let Err(e) = to_result(unsafe { bindings::xa_err(old) }) {
+                // SAFETY: Per the function's safety requirements.
+                unsafe { Self::release(xa, id) };
+                return Err(e);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Drops the slots [`Self::reserve`] made for `id`, when nothing was stored in them.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::reserve`].
+    unsafe fn release(xa: *mut bindings::xarray, id: u32) {
+        for index in [id as usize, count_index(id)] {
+            // SAFETY: `xa_release()`: replacing a reserved slot allocates nothing.
+            unsafe {
+                bindings::xa_lock(xa);
+                bindings::__xa_cmpxchg(xa, index, XA_ZERO_ENTRY, core::ptr::null_mut(), 0);
+                bindings::xa_unlock(xa);
+            }
+        }
+    }
+
+    /// Stores `n` attachments for `inst`, in slots that exist.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::reserve`], and both slots of `inst`'s id exist (reserved or used).
+    unsafe fn set(xa: *mut bindings::xarray, inst: &Instance<T>, n: usize) {
+        let id = inst.id();
+        // SAFETY: Replacing an existing slot allocates nothing, so it cannot fail.
+        unsafe {
+            bindings::xa_lock(xa);
+            if n == 0 {
+                bindings::__xa_erase(xa, id as usize);
+                bindings::__xa_erase(xa, count_index(id));
+            } else {
+                // INVARIANT: `inst` is attached `n` times.
+                bindings::__xa_store(xa, id as usize, inst.as_raw(), 0);
+                bindings::__xa_store(xa, count_index(id), xa_value(n), 0);
+            }
+            bindings::xa_unlock(xa);
+        }
+    }
+
+    /// Records one more attachment of `inst`, after `accept` agreed.
+    ///
+    /// Nothing can fail once `accept` returned `Ok`: the slots are reserved before.
+    pub(super) fn attach_with(
+        &self,
+        inst: &Instance<T>,
+        accept: impl FnOnce() -> Result,
+    ) -> Result {
+        let (_guard, xa) = self.write_lock()?;
+        let id = inst.id();
+        // SAFETY: `xa` is the registry and the writer lock is held.
+        let reserved = unsafe { Self::reserve(xa, id) }?;
+        if let Err(e) = accept() {
+            if reserved {
+                // SAFETY: As above; nothing was stored in the reserved slots.
+                unsafe { Self::release(xa, id) };
+            }
+            return Err(e);
+        }
+        let n = self.attachments(id);
+        // SAFETY: As above; both slots exist.
+        unsafe { Self::set(xa, inst, n + 1) };
+        Ok(())
+    }
+
+    /// Records one attachment less of `inst`.
+    pub(super) fn detach(&self, inst: &Instance<T>) {
+        let Ok((_guard, xa)) = self.write_lock() else {
+            return;
+        };
+        let n = self.attachments(inst.id());
+        if n == 0 {
+            return;
+        }
+        // SAFETY: `xa` is the registry, the writer lock is held, and both slots exist (`n > 0`).
+        unsafe { Self::set(xa, inst, n - 1) };
+    }
+
+    /// Moves one attachment from `old` to `new`, after `accept` agreed; `new` may be `old`.
+    pub(super) fn replace_with(
+        &self,
+        new: &Instance<T>,
+        old: &Instance<T>,
+        accept: impl FnOnce() -> Result,
+    ) -> Result {
+        if new.id() == old.id() {
+            return accept();
+        }
+        self.attach_with(new, accept)?;
+        self.detach(old);
+        Ok(())
+    }
+
+    /// Registers the type with the BPF core. `init` proves that the module's init is running.
+    ///
+    /// It fails with `EBUSY` on a second call, and with `ENOENT` when the module's BTF does not
+    /// hold the type, its value type or a stub: the BPF core reports success when a module has
+    /// no BTF at all, so this checks that the core really took the type (it ran the `init`
+    /// callback) and fails loudly instead.
+    pub fn register(&'static self, init: &ModuleInit) -> Result {
+        let owner = this_module::<T::OwnerModule>().as_ptr();
+        if init.module != owner {
+            return Err(EINVAL);
+        }
+        if T::Ops::c_size() != core::mem::size_of::<T::Ops>() {
+            pr_err!(
+                "struct_ops {}: the C part's struct is {} bytes, the Rust view's {}\n",
+                T::Ops::NAME,
+                T::Ops::c_size(),
+                core::mem::size_of::<T::Ops>()
+            );
+            return Err(EINVAL);
+        }
+        if self
+            .state
+            .compare_exchange(
+                STATE_NEW,
+                STATE_CLAIMED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_err()
+        {
+            return Err(EBUSY);
+        }
+        // SAFETY: `state` left `STATE_NEW` here only, so nothing else accesses the registry yet;
+        // the static never moves.
+        unsafe {
+            bindings::xa_init_flags(self.instances.get(), 0);
+            bindings::__mutex_init(
+                self.writer.get(),
+                kernel::c_str!("struct_ops_registry").as_char_ptr(),
+                kernel::static_lock_class!().as_ptr(),
+            );
+        }
+        // INVARIANT: The registry is initialised, and published by this release store.
+        self.state.store(STATE_READY, Ordering::Release);
+
+        let mut table = Adapter::<T>::table();
+        table.cfi_stubs = T::Ops::cfi_stubs();
+        // SAFETY: Only this call writes `ops`, before the core knows about it.
+        unsafe { self.ops.get().write(table) };
+        // SAFETY: `ops` is fully initialised and lives in a static (never moves, lives as long
+        // as the module); `init` proves the module's init is running.
+        let ret = unsafe { T::Ops::c_register(self.ops.get()) };
+        if ret != 0 {
+            pr_err!(
+                "struct_ops {}: registration failed: {}\n",
+                T::Ops::NAME,
+                ret
+            );
+            return to_result(ret);
+        }
+        if self
+            .state
+            .compare_exchange(
+                STATE_INIT_RAN,
+                STATE_REGISTERED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_err()
+        {
+            pr_err!(
+                "struct_ops {}: not registered: the module's BTF lacks the type, its value type \
+                 or a stub; is the generated C part linked in, and CONFIG_DEBUG_INFO_BTF_MODULES \
+                 enabled?\n",
+                T::Ops::NAME
+            );
+            return Err(ENOENT);
+        }
+        Ok(())
+    }
+
+    /// Whether [`Self::register`] succeeded.
+    pub fn is_registered(&self) -> bool {
+        self.state.load(Ordering::Acquire) == STATE_REGISTERED
+    }
+
+    /// Called by the `init` callback: the core found the type and every stub.
+    pub(super) fn init_ran(&self) {
+        let _ = self.state.compare_exchange(
+            STATE_READY,
+            STATE_INIT_RAN,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+}
