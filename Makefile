@@ -23,6 +23,8 @@ RSO_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rust-struct-ops
 export PATH := $(RSO_CACHE)/venv/bin:$(HOME)/.cargo/bin:$(PATH)
 LIBCLANG_PATH ?= $(firstword $(wildcard $(RSO_CACHE)/venv/lib/python3*/site-packages/clang/native))
 export LIBCLANG_PATH
+# rust/rsogen.py runs on the libclang bindings installed in that venv.
+export RSO_PYTHON ?= $(RSO_CACHE)/venv/bin/python3
 
 # Both are computed on first use only (targets that need no kernel do not run
 # scripts/kernel.sh), and then once: each run of it costs `make kernelversion`
@@ -34,9 +36,9 @@ endif
 TOOLS = $(eval TOOLS := $(shell $(CURDIR)/scripts/kernel.sh --tools-dir $(KDIR)))$(TOOLS)
 BUILD := $(CURDIR)/build
 
-RUST_SOURCES := $(filter-out %_generated.rs,$(wildcard rust/*.rs samples/*/*.rs selftests/testmod/*.rs))
+RUST_SOURCES := $(filter-out %_generated.rs,$(wildcard rust/struct_ops/*.rs samples/*/*.rs selftests/testmod/*.rs))
 
-.PHONY: all kdir-check modules modules_install clean clippy fmt fmtcheck rust-analyzer doc \
+.PHONY: all kdir-check modules modules_install clean clippy fmt fmtcheck rust-analyzer doc compile-fail \
 	setup kernel selftests check run
 
 all: modules
@@ -47,7 +49,7 @@ kdir-check:
 		echo "error: KDIR=$(KDIR) is not a built kernel tree;" \
 			"run 'make kernel' (or make run / make check), or set KDIR" >&2; exit 1; }
 
-modules modules_install clippy rust-analyzer doc fmt fmtcheck clean: kdir-check
+modules modules_install clippy rust-analyzer doc fmt fmtcheck clean compile-fail: kdir-check
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -58,6 +60,24 @@ modules_install:
 # Clippy over the modules, every warning (rustc's too) an error.
 clippy:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) CLIPPY=1 KRUSTFLAGS=-Dwarnings -B modules
+
+# The compile-fail checks of the layer's typed calls (selftests/compile_fail):
+# cf_ok.rs must compile; every other cf_*.rs must fail, with the error its
+# `// compile-fail-expect:` line names.
+CF_DIR := $(CURDIR)/selftests/compile_fail
+compile-fail:
+	@mkdir -p $(BUILD)
+	@$(MAKE) -C $(KDIR) M=$(CF_DIR) cf_ok.o >$(BUILD)/cf_ok.log 2>&1 || \
+		{ cat $(BUILD)/cf_ok.log; echo "compile-fail: the control cf_ok.rs does not compile" >&2; exit 1; }
+	@for f in $(filter-out %/cf_ok.rs %/cf_common.rs %_generated.rs,$(wildcard $(CF_DIR)/cf_*.rs)); do \
+		t=$$(basename $$f .rs); want=$$(sed -n 's|^// compile-fail-expect: ||p' $$f); \
+		[ -n "$$want" ] || { echo "compile-fail: $$t.rs has no compile-fail-expect line" >&2; exit 1; }; \
+		if $(MAKE) -C $(KDIR) M=$(CF_DIR) $$t.o >$(BUILD)/$$t.log 2>&1; then \
+			echo "compile-fail: $$t.rs compiled, but must not" >&2; exit 1; \
+		elif ! grep -qF -- "$$want" $(BUILD)/$$t.log; then \
+			cat $(BUILD)/$$t.log; echo "compile-fail: $$t.rs failed without: $$want" >&2; exit 1; \
+		else echo "compile-fail: $$t.rs refused as expected: $$want"; fi; \
+	done
 
 rust-analyzer:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) rust-analyzer
@@ -119,4 +139,5 @@ check run:
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
-	rm -rf $(BUILD) samples/*/*_generated.rs selftests/testmod/*_generated.rs samples/*/doc
+	$(MAKE) -C $(KDIR) M=$(CF_DIR) clean
+	rm -rf $(BUILD) samples/*/*_generated.rs selftests/*/*_generated.rs samples/*/doc

@@ -39,6 +39,8 @@ if [ "$mode" = check ]; then
 	say "vmtest: rustfmt (kernel .rustfmt.toml), then the modules with clippy -Dwarnings"
 	make -C "$top" --no-print-directory fmtcheck >&2
 	make -C "$top" --no-print-directory clippy >&2
+	say "vmtest: compile-fail checks of the layer (selftests/compile_fail)"
+	make -C "$top" --no-print-directory compile-fail >&2
 else
 	say "vmtest: building the modules"
 	make -C "$top" --no-print-directory modules >&2

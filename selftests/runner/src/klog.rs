@@ -92,3 +92,15 @@ pub fn check() -> Result<(), String> {
         ))
     }
 }
+
+/// The number of lines in the kernel log now: pass it to [`bad_since`].
+pub fn mark() -> Result<usize, String> {
+    Ok(dmesg()?.lines().count())
+}
+
+/// The problem lines the kernel logged after `mark`.
+pub fn bad_since(mark: usize) -> Result<Vec<String>, String> {
+    let log = dmesg()?;
+    let new: Vec<&str> = log.lines().skip(mark).collect();
+    Ok(bad_lines(&new.join("\n")))
+}

@@ -13,6 +13,7 @@ mod hello;
 mod klog;
 mod kmod;
 mod ktap;
+mod layer;
 mod seeds;
 mod testmod;
 
@@ -595,6 +596,42 @@ const TESTS: &[Test<Ctx>] = &[
     Test {
         name: "shadow_vars_rust_skeleton",
         run: seeds::shadow_vars_rust_skeleton,
+    },
+    Test {
+        name: "typed_call_arg_kinds",
+        run: layer::typed_call_arg_kinds,
+    },
+    Test {
+        name: "generated_stub_tags",
+        run: layer::generated_stub_tags,
+    },
+    Test {
+        name: "one_map_two_links",
+        run: layer::one_map_two_links,
+    },
+    Test {
+        name: "link_update_same_map",
+        run: layer::link_update_same_map,
+    },
+    Test {
+        name: "lookup_from_timer",
+        run: layer::lookup_from_timer,
+    },
+    Test {
+        name: "sleepable_refused_by_default",
+        run: layer::sleepable_refused_by_default,
+    },
+    Test {
+        name: "sleepable_allowed_when_opted_in",
+        run: layer::sleepable_allowed_when_opted_in,
+    },
+    Test {
+        name: "init_member_fn_member_refused",
+        run: layer::init_member_fn_member_refused,
+    },
+    Test {
+        name: "register_after_init_refused",
+        run: layer::register_after_init_refused,
     },
     Test {
         name: "kernel_log_clean",

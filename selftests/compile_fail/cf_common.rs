@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// What every compile-fail crate shares: the layer, the generated view of cf_ops.h, and a type.
+
+#[macro_use]
+#[path = "../../rust/struct_ops/mod.rs"]
+mod struct_ops;
+
+use kernel::{
+    prelude::*,
+    sync::aref::ARef,
+    task::Task, //
+};
+use struct_ops::{
+    Instance,
+    StructOps, //
+};
+
+ops_header! {
+    mod cf_h {
+        include!("cf_ops_generated.rs");
+    }
+}
+
+use cf_h::*;
+
+module! {
+    type: Cf,
+    name: "rso_cf",
+    authors: ["rust-struct-ops developers"],
+    description: "compile-fail checks",
+    license: "GPL",
+}
+
+declare_struct_ops! {
+    static CF: CfOps = cf_ops;
+}
+
+struct CfOps;
+
+#[vtable]
+impl StructOps for CfOps {}
+
+struct Cf;
+
+impl kernel::Module for Cf {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        Ok(Cf)
+    }
+}
