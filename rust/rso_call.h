@@ -24,6 +24,7 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 #endif
+#include "rso_tags.h"
 
 struct rso_call_hdr {
 	__u32 map_id;	/* in: map id of the instance to call, 0 for any */

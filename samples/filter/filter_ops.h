@@ -9,7 +9,6 @@
 #ifndef RSO_FILTER_OPS_H
 #define RSO_FILTER_OPS_H
 
-#include "../../rust/rso_tags.h"
 #include "../../rust/rso_call.h"
 
 struct filter_ops {

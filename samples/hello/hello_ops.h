@@ -9,7 +9,6 @@
 #ifndef RSO_HELLO_OPS_H
 #define RSO_HELLO_OPS_H
 
-#include "../../rust/rso_tags.h"
 #include "../../rust/rso_call.h"
 
 struct task_struct;

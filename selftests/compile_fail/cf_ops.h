@@ -6,7 +6,6 @@
 #ifndef RSO_CF_OPS_H
 #define RSO_CF_OPS_H
 
-#include "../../rust/rso_tags.h"
 #include "../../rust/rso_call.h"
 
 struct task_struct;

@@ -8,7 +8,6 @@
 #ifndef RSO_TESTMOD_OPS_H
 #define RSO_TESTMOD_OPS_H
 
-#include "../../rust/rso_tags.h"
 #include "../../rust/rso_call.h"
 
 struct task_struct;
