@@ -78,6 +78,12 @@ compile-fail:
 			cat $(BUILD)/$$t.log; echo "compile-fail: $$t.rs failed without: $$want" >&2; exit 1; \
 		else echo "compile-fail: $$t.rs refused as expected: $$want"; fi; \
 	done
+	@if $(RSO_PYTHON) rust/rsogen.py --header $(CF_DIR)/cf_bool.h --type cf_bool_ops \
+			--list - >$(BUILD)/cf_bool.log 2>&1; then \
+		echo "compile-fail: rsogen.py accepted the _Bool data of cf_bool.h" >&2; exit 1; \
+	elif ! grep -q "_Bool data is refused" $(BUILD)/cf_bool.log; then \
+		cat $(BUILD)/cf_bool.log; echo "compile-fail: cf_bool.h refused for another reason" >&2; exit 1; \
+	else echo "compile-fail: cf_bool.h refused as expected: $$(cat $(BUILD)/cf_bool.log)"; fi
 
 rust-analyzer:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) rust-analyzer

@@ -54,7 +54,7 @@
  *		BTF_ID_FLAGS(func, bpf_foo, KF_IMPLICIT_ARGS));
  *
  * defines rso_<name>_register_kfuncs(), which the Rust side calls through
- * `declare_kfuncs!` (rust/struct_ops.rs).
+ * `declare_kfuncs!` (rust/struct_ops/mod.rs).
  */
 #define RSO_KFUNCS(name, ...)						\
 	BTF_KFUNCS_START(rso_##name##_kfunc_ids)			\
