@@ -198,11 +198,10 @@ impl<T: StructOps> StructOpsType<T> {
     pub fn first(&self) -> Option<InstanceRef<T>> {
         let xa = self.instances()?;
         let _rcu = rcu::read_lock();
-        let mut index = 0usize;
+        let (mut index, max) = (0usize, u32::MAX as usize);
         // SAFETY: `xa` is initialised; `xa_find` takes the RCU read lock itself and skips
         // reserved slots. Map ids are below `count_index(0)`.
-        let raw =
-            unsafe { bindings::xa_find(xa, &mut index, u32::MAX as usize, bindings::XA_PRESENT) };
+        let raw = unsafe { bindings::xa_find(xa, &mut index, max, bindings::XA_PRESENT) };
         Self::take(raw)
     }
 
