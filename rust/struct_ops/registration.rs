@@ -365,7 +365,8 @@ impl<T: StructOps> StructOpsType<T> {
     /// callback) and fails loudly instead.
     pub fn register(&'static self, init: &ModuleInit) -> Result {
         let owner = this_module::<T::OwnerModule>().as_ptr();
-        if init.module != owner {
+        // Only the static `declare_struct_ops!` declared: the callbacks find the registry there.
+        if init.module != owner || !core::ptr::eq(self, T::type_static()) {
             return Err(EINVAL);
         }
         if T::Ops::c_size() != core::mem::size_of::<T::Ops>() {
