@@ -16,11 +16,12 @@ use crate::{
         ensure_eq,
         TestResult, //
     },
-    libbpf_log,
     link_update_map,
     load,
     load_attach_err,
+    seeds::refused_with,
     testmod,
+    with_module_btf,
     Ctx,
     HELLO,
     UNLOAD_TIMEOUT, //
@@ -120,23 +121,10 @@ pub(crate) fn generated_stub_tags(ctx: &mut Ctx) -> TestResult {
             continue;
         };
         let want: Vec<&str> = f.collect();
-        let cmod = CString::new(module).map_err(|e| e.to_string())?;
-        // SAFETY: FFI calls with valid C strings; every BTF object loaded here is freed below.
-        let got = unsafe {
-            let vmlinux = libbpf_sys::btf__load_vmlinux_btf();
-            if vmlinux.is_null() {
-                return Err("libbpf cannot load the vmlinux BTF".into());
-            }
-            let btf = libbpf_sys::btf__load_module_btf(cmod.as_ptr(), vmlinux);
-            if btf.is_null() {
-                libbpf_sys::btf__free(vmlinux);
-                return Err(format!("libbpf cannot load {module}'s BTF"));
-            }
-            let got = btf_func_params(btf, &format!("{ty}__{op}"));
-            libbpf_sys::btf__free(btf);
-            libbpf_sys::btf__free(vmlinux);
-            got
-        };
+        let got = with_module_btf(module, |btf| {
+            // SAFETY: `btf` is a valid BTF object for the call.
+            unsafe { btf_func_params(btf, &format!("{ty}__{op}")) }
+        })?;
         if want == ["-"] {
             // __rso_unsupported: no stub.
             ensure(got.is_none(), || {
@@ -261,16 +249,11 @@ pub(crate) fn lookup_from_timer(ctx: &mut Ctx) -> TestResult {
 
 pub(crate) fn sleepable_refused_by_default(ctx: &mut Ctx) -> TestResult {
     ctx.load_hello()?;
-    libbpf_log::take();
-    let res = load(&ctx.obj("hello_sleepable"));
-    let log = libbpf_log::take();
-    ensure(res.is_err(), || {
-        "a sleepable program for hello_ops.add loaded".into()
-    })?;
-    let want = "attach to unsupported member add of struct hello_ops";
-    ensure(log.contains(want), || {
-        format!("the log lacks \"{want}\":\n{log}")
-    })
+    refused_with(
+        ctx,
+        "hello_sleepable",
+        "attach to unsupported member add of struct hello_ops",
+    )
 }
 
 pub(crate) fn sleepable_allowed_when_opted_in(ctx: &mut Ctx) -> TestResult {

@@ -159,27 +159,41 @@ pub(crate) fn errno_name(e: i32) -> String {
     std::io::Error::from_raw_os_error(e).to_string()
 }
 
-/// Whether the module's BTF, as libbpf reads it, holds struct `name`.
-fn module_btf_has(module: &str, name: &str) -> Result<bool, String> {
-    let module = CString::new(module).map_err(|e| e.to_string())?;
-    let name = CString::new(name).map_err(|e| e.to_string())?;
-    // SAFETY: FFI calls with valid C strings; every BTF object loaded here is freed below.
+/// Runs `f` on the module's BTF, as libbpf reads it (split on the vmlinux BTF).
+pub(crate) fn with_module_btf<R>(
+    module: &str,
+    f: impl FnOnce(*const libbpf_sys::btf) -> R,
+) -> Result<R, String> {
+    let cmod = CString::new(module).map_err(|e| e.to_string())?;
+    // SAFETY: FFI calls with a valid C string; every BTF object loaded here is freed below, after
+    // `f`, which gets a valid BTF object.
     unsafe {
         let vmlinux = libbpf_sys::btf__load_vmlinux_btf();
         if vmlinux.is_null() {
             return Err("libbpf cannot load the vmlinux BTF".into());
         }
-        let btf = libbpf_sys::btf__load_module_btf(module.as_ptr(), vmlinux);
+        let btf = libbpf_sys::btf__load_module_btf(cmod.as_ptr(), vmlinux);
         if btf.is_null() {
             libbpf_sys::btf__free(vmlinux);
-            return Err("libbpf cannot load the module's BTF".into());
+            return Err(format!("libbpf cannot load {module}'s BTF"));
         }
-        let id =
-            libbpf_sys::btf__find_by_name_kind(btf, name.as_ptr(), libbpf_sys::BTF_KIND_STRUCT);
+        let r = f(btf);
         libbpf_sys::btf__free(btf);
         libbpf_sys::btf__free(vmlinux);
-        Ok(id > 0)
+        Ok(r)
     }
+}
+
+/// Whether the module's BTF, as libbpf reads it, holds struct `name`.
+fn module_btf_has(module: &str, name: &str) -> Result<bool, String> {
+    let name = CString::new(name).map_err(|e| e.to_string())?;
+    with_module_btf(module, |btf| {
+        // SAFETY: `btf` is valid for the call; `name` is a C string.
+        let id = unsafe {
+            libbpf_sys::btf__find_by_name_kind(btf, name.as_ptr(), libbpf_sys::BTF_KIND_STRUCT)
+        };
+        id > 0
+    })
 }
 
 fn module_load(ctx: &mut Ctx) -> TestResult {

@@ -378,7 +378,7 @@ pub(crate) fn unprivileged_denied(ctx: &mut Ctx) -> TestResult {
 
 /// Loads `name` and checks that loading fails with `want` in libbpf's log (the verifier's
 /// message).
-fn refused_with(ctx: &Ctx, name: &str, want: &str) -> TestResult {
+pub(crate) fn refused_with(ctx: &Ctx, name: &str, want: &str) -> TestResult {
     libbpf_log::take();
     let res = load(&ctx.obj(name));
     let log = libbpf_log::take();
