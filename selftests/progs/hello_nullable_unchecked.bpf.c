@@ -3,18 +3,20 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "rso_misc.h"
 #include "hello_ops.h"
 
 char _license[] SEC("license") = "GPL";
 
 SEC("struct_ops/task_pid")
-int BPF_PROG(unchecked_task_pid, struct task_struct *task)
+__failure __msg("invalid mem access 'trusted_ptr_or_null_'")
+int BPF_PROG(nullable_unchecked_rejected, struct task_struct *task)
 {
 	return task->pid;
 }
 
 SEC(".struct_ops.link")
 struct hello_ops hello_unchecked = {
-	.task_pid = (void *)unchecked_task_pid,
+	.task_pid = (void *)nullable_unchecked_rejected,
 	.magic = 1,
 };

@@ -3,17 +3,19 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "rso_misc.h"
 #include "testmod_ops.h"
 
 char _license[] SEC("license") = "GPL";
 
 SEC("struct_ops/nosleep")
-int BPF_PROG(random_nosleep, int x)
+__failure __msg("program of this type cannot use helper bpf_get_prandom_u32")
+int BPF_PROG(verifier_ops_override, int x)
 {
 	return bpf_get_prandom_u32() & 1;
 }
 
 SEC(".struct_ops.link")
 struct testmod_ops tm_random = {
-	.nosleep = (void *)random_nosleep,
+	.nosleep = (void *)verifier_ops_override,
 };

@@ -3,17 +3,19 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "rso_misc.h"
 #include "testmod_ops.h"
 
 char _license[] SEC("license") = "GPL";
 
 SEC("struct_ops.s/nosleep")
-int BPF_PROG(sleepy_nosleep, int x)
+__failure __msg("attach to unsupported member nosleep of struct testmod_ops")
+int BPF_PROG(check_member_rejects, int x)
 {
 	return x;
 }
 
 SEC(".struct_ops.link")
 struct testmod_ops tm_sleepy = {
-	.nosleep = (void *)sleepy_nosleep,
+	.nosleep = (void *)check_member_rejects,
 };

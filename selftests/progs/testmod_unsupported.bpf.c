@@ -3,17 +3,19 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "rso_misc.h"
 #include "testmod_ops.h"
 
 char _license[] SEC("license") = "GPL";
 
 SEC("struct_ops/unsupported")
-int BPF_PROG(tm_unsupported, int x)
+__failure __msg("attach to unsupported member unsupported of struct testmod_ops")
+int BPF_PROG(unsupported_member, int x)
 {
 	return x;
 }
 
 SEC(".struct_ops.link")
 struct testmod_ops tm_unsup = {
-	.unsupported = (void *)tm_unsupported,
+	.unsupported = (void *)unsupported_member,
 };

@@ -3,6 +3,7 @@
 //! The kernel-log check: a run fails if the kernel reported a bug, a warning (lockdep splats
 //! are warnings), an oops or a memory leak (kmemleak) while the tests ran.
 
+use crate::ctx::dmesg;
 use std::{
     fs,
     path::Path,
@@ -42,7 +43,7 @@ fn ensure_debugfs() {
 
 /// Forgets the leak reports of everything allocated so far (boot), so that only leaks of the
 /// tests are reported, and fails if the boot log already shows a problem.
-pub fn start() -> Result<(), String> {
+pub(crate) fn start() -> Result<(), String> {
     ensure_debugfs();
     fs::write(KMEMLEAK, "clear")
         .map_err(|e| format!("{KMEMLEAK}: {e} (CONFIG_DEBUG_KMEMLEAK?)"))?;
@@ -57,13 +58,6 @@ pub fn start() -> Result<(), String> {
     Ok(())
 }
 
-fn dmesg() -> Result<String, String> {
-    let out = Command::new("dmesg")
-        .output()
-        .map_err(|e| format!("dmesg: {e}"))?;
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 fn bad_lines(log: &str) -> Vec<String> {
     log.lines()
         .filter(|l| BAD.iter().any(|p| l.contains(p)))
@@ -72,7 +66,7 @@ fn bad_lines(log: &str) -> Vec<String> {
 }
 
 /// Scans for leaks and checks the log; `Err` lists what was found.
-pub fn check() -> Result<(), String> {
+pub(crate) fn check() -> Result<(), String> {
     ensure_debugfs();
     // kmemleak reports an object only once it is 5 s old, and only after a scan.
     sleep(Duration::from_secs(6));
@@ -94,12 +88,12 @@ pub fn check() -> Result<(), String> {
 }
 
 /// The number of lines in the kernel log now: pass it to [`bad_since`].
-pub fn mark() -> Result<usize, String> {
+pub(crate) fn mark() -> Result<usize, String> {
     Ok(dmesg()?.lines().count())
 }
 
 /// The problem lines the kernel logged after `mark`.
-pub fn bad_since(mark: usize) -> Result<Vec<String>, String> {
+pub(crate) fn bad_since(mark: usize) -> Result<Vec<String>, String> {
     let log = dmesg()?;
     let new: Vec<&str> = log.lines().skip(mark).collect();
     Ok(bad_lines(&new.join("\n")))

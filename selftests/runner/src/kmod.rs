@@ -12,6 +12,11 @@ use std::{
     },
 };
 
+/// How long a struct_ops map may take to be freed, and so to drop its module reference, after its
+/// last fd and link are gone: the kernel frees it after RCU grace periods, which are slow under
+/// TCG on a loaded machine.
+pub(crate) const UNLOAD_TIMEOUT: Duration = Duration::from_secs(30);
+
 fn run(cmd: &str, args: &[&str]) -> Result<(), String> {
     let out = Command::new(cmd)
         .args(args)
@@ -29,12 +34,12 @@ fn run(cmd: &str, args: &[&str]) -> Result<(), String> {
 }
 
 /// Whether module `name` is loaded.
-pub fn is_loaded(name: &str) -> bool {
+pub(crate) fn is_loaded(name: &str) -> bool {
     Path::new("/sys/module").join(name).exists()
 }
 
 /// Loads the module at `ko` (path) unless a module `name` is loaded already.
-pub fn ensure_loaded(ko: &Path, name: &str) -> Result<(), String> {
+pub(crate) fn ensure_loaded(ko: &Path, name: &str) -> Result<(), String> {
     if is_loaded(name) {
         return Ok(());
     }
@@ -42,12 +47,12 @@ pub fn ensure_loaded(ko: &Path, name: &str) -> Result<(), String> {
 }
 
 /// Loads the module at `ko`, failing if that fails.
-pub fn insmod(ko: &Path) -> Result<(), String> {
+pub(crate) fn insmod(ko: &Path) -> Result<(), String> {
     insmod_args(ko, &[])
 }
 
 /// Loads the module at `ko` with module parameters `args` (`name=value`).
-pub fn insmod_args(ko: &Path, args: &[&str]) -> Result<(), String> {
+pub(crate) fn insmod_args(ko: &Path, args: &[&str]) -> Result<(), String> {
     let ko = ko.to_string_lossy();
     let mut all = vec![ko.as_ref()];
     all.extend_from_slice(args);
@@ -55,14 +60,14 @@ pub fn insmod_args(ko: &Path, args: &[&str]) -> Result<(), String> {
 }
 
 /// Unloads `name` once.
-pub fn rmmod(name: &str) -> Result<(), String> {
+pub(crate) fn rmmod(name: &str) -> Result<(), String> {
     run("rmmod", &[name])
 }
 
 /// Unloads `name`, retrying while it is in use for up to `timeout`: a struct_ops map drops its
 /// module reference when it is freed, which the kernel does asynchronously after the last fd and
 /// link are gone.
-pub fn rmmod_wait(name: &str, timeout: Duration) -> Result<(), String> {
+pub(crate) fn rmmod_wait(name: &str, timeout: Duration) -> Result<(), String> {
     let start = Instant::now();
     loop {
         match rmmod(name) {

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The test harness: tests registered with [`test!`](crate::test) where they are defined, the
+//! modules each needs, a cleanup that runs even when the test fails, a kernel-log check after
+//! each test, name filters, and KTAP output with the kselftest totals line.
+
+use crate::{
+    klog,
+    kmod,
+    Ctx, //
+};
+use std::io::Write;
+
+/// What a test returns: `Ok` passes, `Err` fails with a message; [`skip`] skips.
+pub(crate) type TestResult = Result<(), String>;
+
+/// A test registered with [`test!`](crate::test).
+pub(crate) struct Test {
+    /// The test's name: its function's name.
+    pub(crate) name: &'static str,
+    /// `module_path!()` and `line!()` of the registration: the order of the run.
+    pub(crate) module: &'static str,
+    pub(crate) line: u32,
+    /// Modules loaded before the test runs.
+    pub(crate) needs: &'static [&'static str],
+    pub(crate) run: fn(&mut Ctx) -> TestResult,
+    /// Runs after the test, whether it passed or not.
+    pub(crate) cleanup: Option<fn(&mut Ctx)>,
+    /// For a generator of test points (one per BPF program, say): the points it makes from the
+    /// built files, in place of `run`.
+    pub(crate) cases: Option<fn(&Ctx) -> Result<Vec<Case>, String>>,
+}
+
+/// One KTAP point.
+pub(crate) struct Case {
+    pub(crate) name: String,
+    pub(crate) needs: &'static [&'static str],
+    pub(crate) run: Box<dyn Fn(&mut Ctx) -> TestResult>,
+    pub(crate) cleanup: Option<fn(&mut Ctx)>,
+}
+
+/// Every registered test, in no particular order (see [`cases`]).
+#[linkme::distributed_slice]
+pub(crate) static TESTS: [Test];
+
+/// Registers the test function `$name` (`fn(&mut Ctx) -> TestResult`) under its own name.
+///
+/// ```ignore
+/// test!(module_load, needs: [HELLO], cleanup: unload_hello);
+/// fn module_load(ctx: &mut Ctx) -> TestResult { ... }
+/// ```
+///
+/// `cases:` instead registers a generator `fn(&Ctx) -> Result<Vec<Case>, String>` whose points
+/// take its place in the run.
+#[macro_export]
+macro_rules! test {
+    ($name:ident $(, needs: [$($m:expr),* $(,)?])? $(, cleanup: $c:path)? $(,)?) => {
+        $crate::test!(@reg $name, stringify!($name), Some($name), None, [$($($m),*)?] $(, $c)?);
+    };
+    (cases: $gen:ident) => {
+        $crate::test!(@reg $gen, stringify!($gen), None, Some($gen), []);
+    };
+    (@reg $id:ident, $name:expr, $run:expr, $cases:expr, [$($m:expr),*] $(, $c:path)?) => {
+        const _: () = {
+            #[linkme::distributed_slice($crate::harness::TESTS)]
+            static T: $crate::harness::Test = $crate::harness::Test {
+                name: $name,
+                module: module_path!(),
+                line: line!(),
+                needs: &[$($m),*],
+                run: match $run {
+                    Some(f) => f,
+                    None => $crate::harness::no_run,
+                },
+                cleanup: $crate::test!(@cleanup $($c)?),
+                cases: $cases,
+            };
+        };
+    };
+    (@cleanup) => { None };
+    (@cleanup $c:path) => { Some($c) };
+}
+
+/// The `run` of a generator, which never runs itself.
+pub(crate) fn no_run(_: &mut Ctx) -> TestResult {
+    Err("a generator of test points ran as a test".into())
+}
+
+/// The prefix of a [`TestResult`] error that skips the test instead of failing it.
+const SKIP: &str = "\u{0}SKIP ";
+
+/// Skips the test with `reason` (KTAP `# SKIP reason`): return it as the test's error.
+#[expect(dead_code, reason = "for tests that need what the machine may lack")]
+pub(crate) fn skip(reason: &str) -> String {
+    format!("{SKIP}{reason}")
+}
+
+/// Every test point, in the order of `subjects` (the test files), then of registration in
+/// each file.
+pub(crate) fn cases(ctx: &Ctx, subjects: &[&str]) -> Result<Vec<Case>, String> {
+    let rank = |t: &Test| {
+        let file = t.module.rsplit("::").next().unwrap_or_default();
+        let r = subjects.iter().position(|s| *s == file);
+        (r.unwrap_or(subjects.len()), t.line)
+    };
+    let mut tests: Vec<&Test> = TESTS.iter().collect();
+    tests.sort_by_key(|t| rank(t));
+    let mut out = Vec::new();
+    for t in tests {
+        match t.cases {
+            Some(gen) => out.extend(gen(ctx).map_err(|e| format!("{}: {e}", t.name))?),
+            None => out.push(Case {
+                name: t.name.to_string(),
+                needs: t.needs,
+                run: Box::new(t.run),
+                cleanup: t.cleanup,
+            }),
+        }
+    }
+    let mut names: Vec<&str> = out.iter().map(|c| c.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("two tests are named {}", w[0]));
+    }
+    Ok(out)
+}
+
+/// Whether `name` matches the shell-style `glob` (`*`, `?`).
+pub(crate) fn glob(glob: &str, name: &str) -> bool {
+    fn m(g: &[u8], n: &[u8]) -> bool {
+        match (g.first(), n.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => m(&g[1..], n) || (!n.is_empty() && m(g, &n[1..])),
+            (Some(b'?'), Some(_)) => m(&g[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => m(&g[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    m(glob.as_bytes(), name.as_bytes())
+}
+
+/// Keeps the cases matching any of `filters` (all of them if there is none).
+pub(crate) fn select(cases: Vec<Case>, filters: &[String]) -> Vec<Case> {
+    cases
+        .into_iter()
+        .filter(|c| filters.is_empty() || filters.iter().any(|f| glob(f, &c.name)))
+        .collect()
+}
+
+fn run_one(ctx: &mut Ctx, c: &Case) -> TestResult {
+    let mark = klog::mark()?;
+    for m in c.needs {
+        kmod::ensure_loaded(&ctx.ko(m)?, m)?;
+    }
+    let res = (c.run)(ctx);
+    if let Some(cleanup) = c.cleanup {
+        cleanup(ctx);
+    }
+    res?;
+    let bad = klog::bad_since(mark)?;
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("the kernel logged:\n{}", bad.join("\n")))
+    }
+}
+
+/// Runs `cases` in order and prints KTAP; returns the number of failures.
+pub(crate) fn run(ctx: &mut Ctx, cases: &[Case]) -> usize {
+    println!("TAP version 13");
+    println!("1..{}", cases.len());
+    let (mut pass, mut fail, mut skip) = (0, 0, 0);
+    for (i, c) in cases.iter().enumerate() {
+        let _ = std::io::stdout().flush();
+        match run_one(ctx, c) {
+            Ok(()) => {
+                pass += 1;
+                println!("ok {} {}", i + 1, c.name);
+            }
+            Err(msg) => match msg.strip_prefix(SKIP) {
+                Some(reason) => {
+                    skip += 1;
+                    println!("ok {} {} # SKIP {reason}", i + 1, c.name);
+                }
+                None => {
+                    fail += 1;
+                    for line in msg.lines() {
+                        println!("# {line}");
+                    }
+                    println!("not ok {} {}", i + 1, c.name);
+                }
+            },
+        }
+    }
+    println!("# Totals: pass:{pass} fail:{fail} xfail:0 xpass:0 skip:{skip} error:0");
+    println!("{pass} passed, {fail} failed");
+    let _ = std::io::stdout().flush();
+    fail
+}
+
+/// Fails with `msg` unless `cond` holds.
+pub(crate) fn ensure(cond: bool, msg: impl FnOnce() -> String) -> TestResult {
+    if cond {
+        Ok(())
+    } else {
+        Err(msg())
+    }
+}
+
+/// Fails unless `got == want`, naming `what`.
+pub(crate) fn ensure_eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> TestResult {
+    ensure(got == want, || {
+        format!("{what}: got {got:?}, want {want:?}")
+    })
+}

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A module's life cycle: registration at load, with or without BTF or a working init; the
+//! module pinned while a map or link refers to it; unload and reload.
+
+use crate::{
+    bpf::{
+        attach,
+        errno_name,
+        load,
+        log as libbpf_log,
+        module_btf_has, //
+    },
+    ctx::{
+        dmesg,
+        unload,
+        Ctx,
+        HELLO,
+        TESTMOD, //
+    },
+    harness::{
+        ensure,
+        ensure_eq,
+        TestResult, //
+    },
+    hello,
+    kmod::{
+        self,
+        UNLOAD_TIMEOUT, //
+    },
+    test,
+    testmod, //
+};
+use libbpf_rs::{
+    MapCore,
+    Object, //
+};
+use std::path::Path;
+
+test!(module_load);
+fn module_load(ctx: &mut Ctx) -> TestResult {
+    unload(HELLO);
+    kmod::insmod(&ctx.ko(HELLO)?)?;
+    ensure(Path::new("/sys/kernel/btf/rso_hello").exists(), || {
+        "/sys/kernel/btf/rso_hello is missing: the module has no BTF".into()
+    })?;
+    for ty in ["hello_ops", "bpf_struct_ops_hello_ops"] {
+        ensure(module_btf_has(HELLO, ty)?, || {
+            format!("libbpf finds no struct {ty} in rso_hello's BTF")
+        })?;
+    }
+    ensure_eq("attached instances", hello::count(), Ok(0))
+}
+
+test!(rmmod_while_attached_fails, needs: [HELLO]);
+fn rmmod_while_attached_fails(ctx: &mut Ctx) -> TestResult {
+    let mut obj = load(&ctx.obj("hello"))?;
+    let (link, _id) = attach(&mut obj, "hello_link")?;
+    let e = kmod::rmmod(HELLO).err();
+    ensure(e.as_deref().is_some_and(|e| e.contains("in use")), || {
+        format!("rmmod with a link attached: want \"in use\", got {e:?}")
+    })?;
+    // Detached, but the map still exists: the module stays pinned.
+    drop(link);
+    let e = kmod::rmmod(HELLO).err();
+    ensure(e.as_deref().is_some_and(|e| e.contains("in use")), || {
+        format!("rmmod with the map alive: want \"in use\", got {e:?}")
+    })?;
+    ensure(kmod::is_loaded(HELLO), || "module gone".into())
+}
+
+test!(rmmod_after_detach_ok, needs: [HELLO]);
+fn rmmod_after_detach_ok(ctx: &mut Ctx) -> TestResult {
+    {
+        let mut obj = load(&ctx.obj("hello"))?;
+        let (_link, _id) = attach(&mut obj, "hello_link")?;
+    }
+    kmod::rmmod_wait(HELLO, UNLOAD_TIMEOUT)?;
+    ensure(!kmod::is_loaded(HELLO), || "rso_hello still loaded".into())
+}
+
+test!(registration_without_btf_fails_loudly, cleanup: unload_hello);
+fn registration_without_btf_fails_loudly(ctx: &mut Ctx) -> TestResult {
+    unload(HELLO);
+    let nobtf = ctx.build.join("nobtf").join(format!("{HELLO}.ko"));
+    let res = kmod::insmod(&nobtf);
+    let loaded = kmod::is_loaded(HELLO);
+    let log = dmesg()?;
+    ensure(res.is_err() && !loaded, || {
+        format!("{} without BTF loaded: {res:?}", nobtf.display())
+    })?;
+    ensure(
+        log.contains("struct_ops hello_ops: not registered: the module's BTF lacks"),
+        || "no clear message in the kernel log".into(),
+    )?;
+    // The real module still loads afterwards.
+    kmod::insmod(&ctx.ko(HELLO)?)
+}
+
+fn unload_hello(_ctx: &mut Ctx) {
+    unload(HELLO);
+}
+
+test!(module_pinning_unattached_map);
+fn module_pinning_unattached_map(ctx: &mut Ctx) -> TestResult {
+    unload(HELLO);
+    kmod::insmod(&ctx.ko(HELLO)?)?;
+    let obj = load(&ctx.obj("hello"))?;
+    let e = kmod::rmmod(HELLO).err();
+    ensure(e.as_deref().is_some_and(|e| e.contains("in use")), || {
+        format!("rmmod with a created, never attached map: want \"in use\", got {e:?}")
+    })?;
+    drop(obj);
+    kmod::rmmod_wait(HELLO, UNLOAD_TIMEOUT)?;
+    libbpf_log::take();
+    let res = load(&ctx.obj("hello"));
+    let log = libbpf_log::take();
+    match res {
+        Ok(_) => Err("a hello_ops map was created with rso_hello unloaded".into()),
+        Err(_) => ensure(log.contains("hello_ops is not found in kernel BTF"), || {
+            format!("no clear error from libbpf:\n{log}")
+        }),
+    }
+}
+
+/// The id of the module BTF a struct_ops map of `obj` belongs to.
+fn map_btf_obj_id(obj: &Object, name: &str) -> Result<u32, String> {
+    let map = obj
+        .maps()
+        .find(|m| m.name() == name)
+        .ok_or(format!("no map {name}"))?;
+    Ok(map.info().map_err(|e| e.to_string())?.info.btf_vmlinux_id)
+}
+
+test!(reload_cycle, needs: [HELLO]);
+fn reload_cycle(ctx: &mut Ctx) -> TestResult {
+    let first = {
+        let mut obj = load(&ctx.obj("hello"))?;
+        let (_link, _id) = attach(&mut obj, "hello_link")?;
+        map_btf_obj_id(&obj, "hello_link")?
+    };
+    kmod::rmmod_wait(HELLO, UNLOAD_TIMEOUT)?;
+    kmod::insmod(&ctx.ko(HELLO)?)?;
+    let mut obj = load(&ctx.obj("hello"))?;
+    let (_link, id) = attach(&mut obj, "hello_link")?;
+    let second = map_btf_obj_id(&obj, "hello_link")?;
+    ensure(second != 0 && second > first, || {
+        format!("module BTF id {first} before the reload, {second} after: want a new, larger id")
+    })?;
+    let r = hello::call(id, hello::RSO_HELLO_OP_ADD, 5, 6).map_err(errno_name)?;
+    ensure_eq("add(5, 6) after the reload", r.ret, 11)
+}
+
+test!(init_failure_fails_load, cleanup: unload_testmod);
+fn init_failure_fails_load(ctx: &mut Ctx) -> TestResult {
+    unload(TESTMOD);
+    let ko = ctx.ko(TESTMOD)?;
+    let res = kmod::insmod_args(&ko, &["fail_init=1"]);
+    let loaded = kmod::is_loaded(TESTMOD);
+    let log = dmesg()?;
+    ensure(res.is_err() && !loaded, || {
+        format!("rso_testmod loaded with a failing init: {res:?}")
+    })?;
+    ensure(
+        log.contains("Error in init bpf_struct_ops testmod_ops"),
+        || "no message from the BPF core about the failed init".into(),
+    )?;
+    // Without the fault, init runs and the module loads.
+    kmod::insmod(&ko)?;
+    ensure(dmesg()?.contains("testmod_ops: init"), || {
+        "init did not run on a normal load".into()
+    })
+}
+
+fn unload_testmod(_ctx: &mut Ctx) {
+    unload(TESTMOD);
+}
+
+test!(register_after_init_refused, needs: [TESTMOD]);
+fn register_after_init_refused(ctx: &mut Ctx) -> TestResult {
+    let mut obj = load(&ctx.obj("testmod"))?;
+    let (_link, id) = attach(&mut obj, "tm_ok")?;
+    ensure_eq(
+        "ModuleInit::new() after init",
+        testmod::call(id, testmod::RSO_TESTMOD_OP_REGISTER_LATE, 0).map(|r| r.0),
+        Err(libc::EBUSY),
+    )
+}

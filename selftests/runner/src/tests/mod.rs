@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The tests, one file per subject. Each file registers its tests with
+//! [`test!`](crate::test); a full run takes the files in the order of [`SUBJECTS`], and each
+//! file's tests in the order they are written.
+
+mod assoc;
+mod calls;
+mod lifecycle;
+mod links;
+mod log;
+mod maps;
+mod privilege;
+mod skeletons;
+mod values;
+mod verifier;
+
+/// The order of the subjects in a run; `log` (the whole run's kernel log) comes last.
+pub(crate) const SUBJECTS: &[&str] = &[
+    "lifecycle",
+    "calls",
+    "links",
+    "maps",
+    "values",
+    "verifier",
+    "assoc",
+    "skeletons",
+    "privilege",
+    "log",
+];
