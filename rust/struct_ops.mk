@@ -1,8 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Generate everything a struct_ops type needs from its C header, as part of
-# the Kbuild build. Include this file from a module's Kbuild, then for a
-# header <type>.h beside it:
+# the Kbuild build. A module of modules.list has a Kbuild of two lines:
+#
+#   include $(srcroot)/rust/struct_ops.mk
+#   $(eval $(call rso_module,<module>))
+#
+# which builds <module>.ko from <module>_main.rs and the C part generated
+# from the header <type>.h beside it (plus any <module>-y += objects the
+# Kbuild adds). rso_type is the same for a type outside modules.list:
 #
 #   <module>-y := <crate root>.o <type>_gen.o
 #   $(eval $(call rso_type,<type>,<crate root>,<bindgen allowlist regex>))
@@ -67,6 +73,16 @@ rso_allow_$(1) := $(3)
 $$(obj)/$(2).o: $$(obj)/$(1)_generated.rs
 $$(obj)/$(1)_gen.o: $$(obj)/$(1)_gen.c
 targets += $(1)_generated.rs
+endef
+
+# $(call rso_module,<module>): <module>.ko as modules.list describes it.
+rso_list := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/../modules.list)
+rso_fields = $(shell awk -v m=$(1) '$$1 == m { print $$3, $$4 }' $(rso_list))
+define rso_module
+$(if $(call rso_fields,$(1)),,$(error rust-struct-ops: $(1) is not in $(rso_list)))
+obj-m += $(1).o
+$(1)-y += $(1)_main.o $(firstword $(call rso_fields,$(1)))_gen.o
+$(call rso_type,$(firstword $(call rso_fields,$(1))),$(1)_main,$(subst $(space),|,$(call rso_fields,$(1))))
 endef
 
 # rustdoc of a module crate, and so of the layer it includes (make doc):
