@@ -43,6 +43,13 @@
 	size_t rso_##type##_size(void)					\
 	{								\
 		return sizeof(struct type);				\
+	}								\
+	/* The reference a __ref task argument hands the program: the */ \
+	/* one bpf_task_acquire() takes and bpf_task_release() drops. */ \
+	bool rso_##type##_task_acquire(struct task_struct *task);	\
+	bool rso_##type##_task_acquire(struct task_struct *task)	\
+	{								\
+		return refcount_inc_not_zero(&task->rcu_users);		\
 	}
 
 /*

@@ -122,7 +122,10 @@ class Param:
             if self.tag == "__nullable":
                 self.kind, self.rust = "nullable", f"Option<&{obj}>"
             elif self.tag == "__ref":
-                self.kind, self.rust = "ref", f"kernel::sync::aref::ARef<{obj}>"
+                # The program gets a reference it must release with bpf_task_release(), which
+                # drops an rcu_users reference (not the usage count ARef<Task> holds): the
+                # generated method takes one right before the call (rso_<type>_task_acquire).
+                self.kind, self.rust = "ref", f"&{obj}"
             else:
                 self.kind, self.rust = "trusted", f"&{obj}"
         else:
@@ -144,7 +147,7 @@ class Param:
             return f"{n}.as_ptr()"
         if self.kind == "nullable":
             return f"{n}.map_or(core::ptr::null_mut(), |t| t.as_ptr())"
-        return f"kernel::sync::aref::ARef::into_raw({n}).as_ptr().cast()"
+        return f"{n}.as_ptr()"
 
 
 class Member:
@@ -176,6 +179,11 @@ class Member:
             raise GenError(f"{what}: cannot read the op's parameter names")
         if len(self.params) > 5:
             raise GenError(f"{what}: more than 5 parameters")
+        if sum(p.kind == "ref" for p in self.params) > 1:
+            # The reference on the first would be stuck if the second could not be taken: a
+            # module cannot drop a task's rcu_users reference (put_task_struct_rcu_user() is
+            # not exported).
+            raise GenError(f"{what}: more than one __ref parameter")
         ret = fn.get_result()
         self.c_ret = ret.spelling
         if ret.get_canonical().kind == K.VOID:
@@ -248,19 +256,35 @@ def gen_rust(ty, members, call_structs):
         args = "".join(f", {p.name}: {p.rust}" for p in m.params)
         ret = m.rust_ret or "()"
         c_sig = ", ".join(f"{p.c_type} {p.c_name}" for p in m.params)
+        refs = [p for p in m.params if p.kind == "ref"]
+        none = "`None` when BPF did not implement it"
+        if refs:
+            none += f", or when `{refs[0].name}` is exiting (no reference can be taken on it)"
         out += [
-            f"    /// `{m.c_ret} {m.name}({c_sig})`{' (sleepable)' if m.sleepable else ''}.",
+            f"    /// `{m.c_ret} {m.name}({c_sig})`{' (sleepable)' if m.sleepable else ''}; {none}.",
             f"    pub fn {m.name}(&self{args}) -> Option<{ret}> {{",
             f"        let rso_op = self.ops.{m.name}?;",
         ]
         if m.sleepable:
             out.append("        kernel::task::might_sleep();")
+        for p in refs:
+            out += [
+                "        unsafe extern \"C\" {",
+                f"            fn rso_{ty}_task_acquire(task: *mut core::ffi::c_void) -> bool;",
+                "        }",
+                f"        // SAFETY: `{p.name}` is a live task; the C part's function only increments its",
+                "        // `rcu_users` if that is not zero. The program is now the reference's owner, and",
+                "        // the verifier makes it release it (`bpf_task_release()`) on every path.",
+                f"        if !unsafe {{ rso_{ty}_task_acquire({p.name}.as_ptr().cast()) }} {{",
+                "            return None;",
+                "        }",
+            ]
         out += [
             "        // SAFETY: By the type invariants `rso_op` is a trampoline to a verified program that",
             "        // stays valid while `self` is borrowed. Each argument has the kind its tag in the",
             "        // header declares: a live task for a trusted pointer, NULL only where `__nullable`",
-            "        // lets the program expect it, and a reference the program must release for",
-            "        // `__ref`.",
+            "        // lets the program expect it, and for `__ref` a task with the reference taken",
+            "        // above, which the program must release.",
             f"        Some(unsafe {{ rso_op({', '.join(p.rust_arg() for p in m.params)}) }})",
             "    }",
             "",

@@ -8,7 +8,6 @@ mod struct_ops;
 
 use kernel::{
     prelude::*,
-    sync::aref::ARef,
     task::Task, //
 };
 use struct_ops::{

@@ -10,5 +10,5 @@ pub fn calls(inst: &Instance<CfOps>, task: &Task) -> Option<i32> {
     ops.trusted(task)?;
     ops.nullable(None)?;
     ops.nullable(Some(task))?;
-    ops.owned(ARef::from(task))
+    ops.owned(task)
 }

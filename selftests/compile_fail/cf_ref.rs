@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Must not compile: a borrowed task for a `__ref` parameter.
-
-// compile-fail-expect: expected `ARef<Task>`, found `&Task`
+//! Must not compile: `None` for a `__ref` parameter (the program gets a reference it must
+//! release, so it is never NULL).
+// compile-fail-expect: expected `&Task`, found `Option<_>`
 
 include!("cf_common.rs");
 
-/// Passes a borrowed task where the program takes (and releases) a reference.
+/// Passes NULL where the program takes, and releases, a task reference.
 pub fn calls(inst: &Instance<CfOps>, task: &Task) -> Option<i32> {
-    inst.ops().owned(task)
+    inst.ops().trusted(task)?;
+    inst.ops().owned(None)
 }

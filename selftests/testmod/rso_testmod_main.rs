@@ -10,7 +10,6 @@ use kernel::{
     miscdevice::MiscDeviceRegistration,
     module::this_module,
     prelude::*,
-    sync::aref::ARef,
     task::Task, //
 };
 
@@ -144,10 +143,10 @@ impl CallDevice for TestmodOps {
         let ret = match op {
             RSO_TESTMOD_OP_NOSLEEP => ops.nosleep(x),
             RSO_TESTMOD_OP_MAY_SLEEP => ops.may_sleep(x),
-            // The reference moves to the program, which must release it.
-            RSO_TESTMOD_OP_TAKE_TASK => ops.take_task(ARef::from(task)),
-            RSO_TESTMOD_OP_ARG_NULL => ops.arg_kinds(x, task, None, ARef::from(task)),
-            RSO_TESTMOD_OP_ARG_TASK => ops.arg_kinds(x, task, Some(task), ARef::from(task)),
+            // The layer takes the reference the program must release.
+            RSO_TESTMOD_OP_TAKE_TASK => ops.take_task(task),
+            RSO_TESTMOD_OP_ARG_NULL => ops.arg_kinds(x, task, None, task),
+            RSO_TESTMOD_OP_ARG_TASK => ops.arg_kinds(x, task, Some(task), task),
             RSO_TESTMOD_OP_REGISTER_LATE => {
                 // Registration is for the module's init only: this must fail.
                 ModuleInit::new(this_module::<LocalModule>())?;
@@ -159,6 +158,11 @@ impl CallDevice for TestmodOps {
                 }
                 // SAFETY: The C function may be called from process context at any time.
                 Some(unsafe { rso_testmod_run_timer(x) })
+            }
+            RSO_TESTMOD_OP_WARN => {
+                // The planted splat: the selftests check that the log scan catches it.
+                kernel::warn_on!(x == 1);
+                Some(0)
             }
             _ => return Err(EINVAL),
         };
