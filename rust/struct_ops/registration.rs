@@ -17,7 +17,9 @@ use core::{
     marker::PhantomData,
     ptr::NonNull,
     sync::atomic::{
+        fence,
         AtomicU8,
+        AtomicUsize,
         Ordering, //
     },
 };
@@ -62,6 +64,10 @@ impl ModuleInit {
         })
     }
 }
+
+/// How often [`StructOpsType::first`] scans again when the registry changed under a scan that
+/// found nothing.
+const FIRST_RETRIES: usize = 16;
 
 const STATE_NEW: u8 = 0;
 const STATE_CLAIMED: u8 = 1;
@@ -115,11 +121,14 @@ const XA_ZERO_ENTRY: *mut c_void = ((257usize << 2) | 2) as *mut c_void;
 ///   written by Rust again.
 /// - An instance entry at index `id` is a pointer to an [`Instance<T>`] whose map has id `id`
 ///   and is attached at least once; its count entry holds the number of attachments.
+/// - `generation` is incremented, under the xa lock, after every change of an instance entry,
+///   so before the next change is made (see [`StructOpsType::first`]).
 pub struct StructOpsType<T: DeclaredType> {
     ops: Opaque<bindings::bpf_struct_ops>,
     instances: Opaque<bindings::xarray>,
     writer: Opaque<bindings::mutex>,
     state: AtomicU8,
+    generation: AtomicUsize,
     _t: PhantomData<T>,
 }
 
@@ -148,6 +157,7 @@ impl<T: DeclaredType> StructOpsType<T> {
             instances: Opaque::zeroed(),
             writer: Opaque::zeroed(),
             state: AtomicU8::new(STATE_NEW),
+            generation: AtomicUsize::new(0),
             _t: PhantomData,
         }
     }
@@ -193,16 +203,45 @@ impl<T: StructOps> StructOpsType<T> {
         Self::take(unsafe { bindings::xa_load(xa, id as usize) })
     }
 
-    /// Any attached instance (the one with the lowest map id), or `None`. Usable from any
-    /// context.
+    /// Any attached instance (the one with the lowest map id it can take), or `None`. Usable
+    /// from any context.
+    ///
+    /// A scan under RCU is not atomic: while a link update moves the link from map B to map A
+    /// (A stored, then B erased), a scan can pass A's slot before the store and reach B's after
+    /// the erase, and so find nothing although one instance was attached throughout. Each
+    /// change bumps `generation` before the next change is made, so a scan that found nothing
+    /// while the registry changed under it is retried, up to [`FIRST_RETRIES`] times (bounded:
+    /// this runs in IRQ context too).
     pub fn first(&self) -> Option<InstanceRef<T>> {
         let xa = self.instances()?;
-        let _rcu = rcu::read_lock();
-        let (mut index, max) = (0usize, u32::MAX as usize);
-        // SAFETY: `xa` is initialised; `xa_find` takes the RCU read lock itself and skips
-        // reserved slots. Map ids are below `count_index(0)`.
-        let raw = unsafe { bindings::xa_find(xa, &mut index, max, bindings::XA_PRESENT) };
-        Self::take(raw)
+        let max = u32::MAX as usize;
+        let present = bindings::XA_PRESENT;
+        for _ in 0..FIRST_RETRIES {
+            let generation = self.generation.load(Ordering::Acquire);
+            {
+                let _rcu = rcu::read_lock();
+                let mut index = 0usize;
+                // SAFETY: `xa` is initialised; `xa_find` may be called under the RCU read lock
+                // and skips reserved slots. Map ids are below `count_index(0)`.
+                let mut raw = unsafe { bindings::xa_find(xa, &mut index, max, present) };
+                while !raw.is_null() {
+                    if let Some(inst) = Self::take(raw) {
+                        return Some(inst);
+                    }
+                    // The map was on its way out: look further.
+                    // SAFETY: As above.
+                    raw = unsafe { bindings::xa_find_after(xa, &mut index, max, present) };
+                }
+            }
+            // The slots the scan read, which a writer changed with release stores
+            // (`rcu_assign_pointer`), are ordered before the second read of `generation`: if the
+            // scan saw a change, it sees the increment made before that change.
+            fence(Ordering::Acquire);
+            if self.generation.load(Ordering::Relaxed) == generation {
+                return None;
+            }
+        }
+        None
     }
 
     /// The number of attached instances (maps, not links). Usable from any context.
@@ -287,7 +326,7 @@ impl<T: StructOps> StructOpsType<T> {
     /// # Safety
     ///
     /// As for [`Self::reserve`], and both slots of `inst`'s id exist (reserved or used).
-    unsafe fn set(xa: *mut bindings::xarray, inst: &Instance<T>, n: usize) {
+    unsafe fn set(&self, xa: *mut bindings::xarray, inst: &Instance<T>, n: usize) {
         let id = inst.id();
         // SAFETY: Replacing an existing slot allocates nothing, so it cannot fail.
         unsafe {
@@ -300,6 +339,8 @@ impl<T: StructOps> StructOpsType<T> {
                 bindings::__xa_store(xa, id as usize, inst.as_raw(), 0);
                 bindings::__xa_store(xa, count_index(id), xa_value(n), 0);
             }
+            // INVARIANT: After the change, before the lock is dropped for the next one.
+            self.generation.fetch_add(1, Ordering::Release);
             bindings::xa_unlock(xa);
         }
     }
@@ -325,7 +366,7 @@ impl<T: StructOps> StructOpsType<T> {
         }
         let n = self.attachments(id);
         // SAFETY: As above; both slots exist.
-        unsafe { Self::set(xa, inst, n + 1) };
+        unsafe { self.set(xa, inst, n + 1) };
         Ok(())
     }
 
@@ -339,7 +380,7 @@ impl<T: StructOps> StructOpsType<T> {
             return;
         }
         // SAFETY: `xa` is the registry, the writer lock is held, and both slots exist (`n > 0`).
-        unsafe { Self::set(xa, inst, n - 1) };
+        unsafe { self.set(xa, inst, n - 1) };
     }
 
     /// Moves one attachment from `old` to `new`, after `accept` agreed; `new` may be `old`.
