@@ -7,17 +7,34 @@
 #                     by a Rust module being attached, called and detached, in
 #                     a VM
 #   make check        build everything and run all tests in a VM (KTAP)
+#   make check T=GLOB run only the tests whose names match GLOB (a comma- or
+#                     space-separated list of shell globs)
+#   make check L=1    list the tests (T= filters the list); no VM
+#   make check SEED=N replay the seeded tests of an earlier run
+#   make stress       the stress tests at full scale, with a summary table
+#   KERNEL=gcc        (any of the above) use the gcc test kernel, which has no
+#                     KASAN but boots in seconds; the default is KERNEL=kasan
 #
 #   make [modules]    build the modules against KDIR
 #   make clippy       build the modules with CLIPPY=1, warnings as errors
 #   make fmt          rustfmt the Rust sources with the kernel's .rustfmt.toml
 #   make fmtcheck     check formatting only
+#   make compile-fail the layer's compile-fail checks
 #   make doc          rustdoc of the rust/ layer, in samples/hello/doc/
+#   make setup        install what is missing (scripts/setup.sh)
+#   make kernel       fetch and build the test kernel (scripts/kernel.sh)
 #   make rust-analyzer, make modules_install, make clean
 #
 # KDIR is a built, Rust- and BTF-enabled kernel tree (LLVM=1 is passed through
-# if you give it). Without KDIR, scripts/kernel.sh builds Linux 7.3 into
-# ${XDG_CACHE_HOME:-~/.cache}/rust-struct-ops and that build is used.
+# if you give it). Without KDIR, `make kernel` (and so make run and make
+# check) builds Linux 7.3 into ${XDG_CACHE_HOME:-~/.cache}/rust-struct-ops,
+# and the other targets use that build; they never fetch or build a kernel.
+#
+# The build goes one way: make runs the scripts for setup, the kernel and the
+# VM, and the scripts never run make on this Makefile.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
 
 RSO_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rust-struct-ops
 export PATH := $(RSO_CACHE)/venv/bin:$(HOME)/.cargo/bin:$(PATH)
@@ -26,40 +43,56 @@ export LIBCLANG_PATH
 # rust/rsogen.py runs on the libclang bindings installed in that venv.
 export RSO_PYTHON ?= $(RSO_CACHE)/venv/bin/python3
 
-# Both are computed on first use only (targets that need no kernel do not run
-# scripts/kernel.sh), and then once: each run of it costs `make kernelversion`
-# and the toolchain's --version calls.
+# Computed on first use only (targets that need no kernel never ask), and
+# then once. `scripts/kernel.sh --kdir` only looks: it prints nothing when
+# the kernel has not been fetched yet.
+# KERNEL picks our own test kernel (see scripts/kernel.sh): kasan (default,
+# built with LLVM=-19, so the modules are too) or gcc (no KASAN, fast boot).
+KERNEL ?= kasan
+export RSO_KERNEL := $(KERNEL)
 ifeq ($(origin KDIR),undefined)
-KDIR = $(eval KDIR := $(shell $(CURDIR)/scripts/kernel.sh --kdir))$(KDIR)
+RSO_OWN_KERNEL := 1
+ifeq ($(KERNEL),kasan)
+export LLVM := -19
+LIBCLANG_PATH := /usr/lib/llvm-19/lib
+endif
+KDIR = $(eval KDIR := $(shell RSO_KERNEL=$(KERNEL) $(CURDIR)/scripts/kernel.sh --kdir))$(KDIR)
 endif
 # bpftool, libbpf headers and vmlinux.h matching KDIR.
-TOOLS = $(eval TOOLS := $(shell $(CURDIR)/scripts/kernel.sh --tools-dir $(KDIR)))$(TOOLS)
+TOOLS = $(eval TOOLS := $(shell RSO_KERNEL=$(KERNEL) $(CURDIR)/scripts/kernel.sh --tools-dir $(KDIR)))$(TOOLS)
 BUILD := $(CURDIR)/build
+RUNNER := $(BUILD)/cargo/release/rso-selftests
 
 RUST_SOURCES := $(filter-out %_generated.rs,$(wildcard rust/struct_ops/*.rs samples/*/*.rs selftests/testmod/*.rs))
 
 .PHONY: all kdir-check modules modules_install clean clippy fmt fmtcheck rust-analyzer doc compile-fail \
-	setup kernel selftests check run
+	setup kernel selftests check run stress vm-check vm-run vm-stress
 
 all: modules
 
 # A clear message instead of Kbuild's when KDIR is not a built kernel tree.
 kdir-check:
-	@test -f "$(KDIR)/Makefile" -a -f "$(KDIR)/Module.symvers" || { \
-		echo "error: KDIR=$(KDIR) is not a built kernel tree;" \
-			"run 'make kernel' (or make run / make check), or set KDIR" >&2; exit 1; }
+	@test -n "$(KDIR)" -a -f "$(KDIR)/Makefile" -a -f "$(KDIR)/Module.symvers" || { \
+		echo "error: no built kernel tree$(if $(KDIR), at KDIR=$(KDIR))." \
+			"Run 'make kernel' (or make check / make run, which build it)," \
+			"or set KDIR to your own Rust-enabled 7.3 build." >&2; exit 1; }
+
+# pahole prints one "die__process_class: tag not supported" line per Rust
+# DWARF tag it cannot turn into BTF while it makes each module's BTF. They are
+# harmless (Rust types get no BTF: the C part carries it) and are filtered.
+PAHOLE_NOISE := grep -v --line-buffered 'die__process_class: tag not supported' || true
 
 modules modules_install clippy rust-analyzer doc fmt fmtcheck clean compile-fail: kdir-check
 
 modules:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules 2>&1 | { $(PAHOLE_NOISE); }
 
 modules_install:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
 # Clippy over the modules, every warning (rustc's too) an error.
 clippy:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) CLIPPY=1 KRUSTFLAGS=-Dwarnings -B modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) CLIPPY=1 KRUSTFLAGS=-Dwarnings -B modules 2>&1 | { $(PAHOLE_NOISE); }
 
 # The compile-fail checks of the layer's typed calls (selftests/compile_fail):
 # cf_ok.rs must compile; every other cf_*.rs must fail, with the error its
@@ -106,8 +139,10 @@ fmtcheck:
 setup:
 	scripts/setup.sh
 
-kernel:
-	scripts/kernel.sh
+# The cached 7.3 build (fetched and built if needed), or, with a user's KDIR,
+# the bpftool and vmlinux.h that match it.
+kernel: setup
+	scripts/kernel.sh $(if $(RSO_OWN_KERNEL),,--tools $(KDIR)) >/dev/null
 
 # Selftests: BPF programs (C, clang -target bpf) and the Rust runner.
 BPF_PROGS := $(patsubst selftests/progs/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(wildcard selftests/progs/*.bpf.c))
@@ -138,10 +173,38 @@ selftests: $(BPF_PROGS) $(BUILD)/nobtf/rso_hello.ko $(BUILD)/c/shadow_skel
 	RSO_BPF_DIR=$(BUILD)/bpf cargo build --release --locked \
 		--manifest-path selftests/runner/Cargo.toml --target-dir $(BUILD)/cargo
 
-# The two commands of the README. scripts/vmtest.sh installs what is missing,
-# builds the kernel if needed, builds everything above and boots the VM.
-check run:
-	scripts/vmtest.sh $@
+# The two commands of the README: setup and the kernel first, then, in a make
+# that sees the kernel, the build and the VM.
+check run: kernel
+	@$(MAKE) --no-print-directory vm-$@
+
+# check: rustfmt, clippy (whose build is the build tested: a plain `make
+# modules` after it would rebuild every Rust object), compile-fail, then the
+# selftests in the VM. The VM's output comes last, so that the runner's
+# "N passed, N failed" closes the run. L=1 lists the tests instead (no VM).
+# SEED=N replays the seeded tests (bad input, kills) of an earlier run.
+RUNNER_ARGS = --top $(CURDIR) --build $(BUILD) --bpftool $(TOOLS)/bpftool/bpftool \
+	$(if $(RSO_OWN_KERNEL),--kernel $(KERNEL)) $(if $(SEED),--seed $(SEED))
+ifeq ($(L),1)
+vm-check: selftests
+	@$(RUNNER) $(RUNNER_ARGS) list $(if $(T),-t '$(T)')
+else
+vm-check: fmtcheck clippy compile-fail selftests
+	@echo "vm: booting the kernel; the selftests print KTAP" >&2
+	scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) check $(if $(T),-t '$(T)')
+endif
+
+# make stress: the stress tests at full scale (make check runs them bounded),
+# each printing a row of the summary table.
+STRESS_TESTS := stress_*,kill_mid_call
+stress: kernel
+	@$(MAKE) --no-print-directory vm-stress
+
+vm-stress: modules selftests
+	scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) check --full -t '$(STRESS_TESTS)'
+
+vm-run: modules selftests
+	scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) demo
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean

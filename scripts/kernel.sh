@@ -5,7 +5,9 @@
 #
 #   scripts/kernel.sh           fetch, configure and build as needed; print
 #                               the build directory (KDIR) on stdout
-#   scripts/kernel.sh --kdir    only print where that build directory is
+#   scripts/kernel.sh --kdir    only print where that build directory is; it
+#                               never fetches or builds anything, and prints
+#                               nothing if the source is not fetched yet
 #   scripts/kernel.sh --fetch   only fetch the source; print its path
 #   scripts/kernel.sh --tools KDIR      build bpftool and vmlinux.h for a
 #                               user's KDIR; print where they are
@@ -31,10 +33,39 @@ top=$(cd "$here/.." && pwd)
 eval "$(rso_env)"
 
 cache=$(rso_cache)
-fragment="$top/kernel/rso.config"
+# Which test kernel (RSO_KERNEL, `make KERNEL=`):
+#   kasan  (default) kernel/rso.config + kernel/kasan.config, built with
+#          LLVM=-19 (clang-19, lld-19): KASAN, KFENCE, UBSAN, lockdep,
+#          kmemleak, Rust debug assertions. `make check` runs on it.
+#   gcc    kernel/rso.config alone, built with gcc: lockdep and kmemleak but
+#          no KASAN (CONFIG_RUST allows KASAN only with clang); it boots in
+#          seconds under TCG where the KASAN kernel takes minutes, so it is
+#          the quick loop while developing (`make check KERNEL=gcc`).
+flavour=${RSO_KERNEL:-kasan}
+case "$flavour" in
+kasan)
+	fragments=("$top/kernel/rso.config" "$top/kernel/kasan.config")
+	kmake=(LLVM=-19)
+	export LIBCLANG_PATH=/usr/lib/llvm-19/lib
+	compiler() { clang-19 --version | head -n1; }
+	# Build steps of a cold build (see build_kernel), measured here.
+	total_estimate=2500
+	;;
+gcc)
+	fragments=("$top/kernel/rso.config")
+	kmake=()
+	compiler() { gcc --version | head -n1; }
+	total_estimate=2300
+	;;
+*) die "RSO_KERNEL=$flavour: want kasan or gcc" ;;
+esac
 pkg=linux-source-7.3
 suite=trixie-backports
 jobs=$(($(nproc) + 1))
+
+fragment_sum() {
+	cat "${fragments[@]}" | sha256sum | cut -c1-12
+}
 
 # The mirror this machine's apt already uses for Debian (never hard-coded).
 debian_mirror() {
@@ -81,6 +112,18 @@ fetch_debian_source() {
 	printf '%s\n' "$dir/linux"
 }
 
+# The source tree if it is here already (KSRC, or a fetched Debian source).
+local_source_tree() {
+	local dir
+	if [ -n "${KSRC:-}" ]; then
+		source_tree
+		return
+	fi
+	dir=$(ls -d "$cache"/src/${pkg}_* 2>/dev/null | sort -V | tail -n1 || true)
+	[ -n "$dir" ] && [ -f "$dir/.rso-unpacked" ] && printf '%s\n' "$dir/linux"
+	return 0
+}
+
 source_tree() {
 	if [ -n "${KSRC:-}" ]; then
 		[ -f "$KSRC/Makefile" ] || die "KSRC=$KSRC is not a kernel source tree"
@@ -91,17 +134,19 @@ source_tree() {
 }
 
 build_key() {
-	local src=$1 kver
+	local src=$1 kver tag=""
+	# The gcc build keeps the name it had before there were two kernels.
+	[ "$flavour" = gcc ] || tag="$flavour-"
 	kver=$(make -s -C "$src" kernelversion)
 	case "$kver" in 7.3 | 7.3.*) ;; *) die "kernel $kver in $src is not 7.3" ;; esac
 	{
-		cat "$fragment"
-		gcc --version | head -n1
+		cat "${fragments[@]}"
+		compiler
 		rustc --version
 		bindgen --version
 		pahole --version
 		printf '%s\n' "$src"
-	} | sha256sum | cut -c1-12 | sed "s/^/$kver-/"
+	} | sha256sum | cut -c1-12 | sed "s/^/$kver-$tag/"
 }
 
 check_config() {
@@ -112,7 +157,7 @@ check_config() {
 			say "kernel: required option lost after olddefconfig: $line (a dependency is missing)"
 			bad=1
 		fi
-	done <"$fragment"
+	done < <(cat "${fragments[@]}")
 	[ $bad = 0 ] || die "kernel configuration is missing required options; see above"
 }
 
@@ -123,17 +168,30 @@ build_kernel() {
 		return
 	fi
 	mkdir -p "$b"
-	say "kernel: configuring $b (tinyconfig + kernel/rso.config)"
-	make -s -C "$src" O="$b" tinyconfig >&2
-	"$src/scripts/kconfig/merge_config.sh" -m -O "$b" "$b/.config" "$fragment" >"$b/rso-config.log" 2>&1 ||
+	say "kernel: configuring $b ($flavour: tinyconfig + ${fragments[*]#"$top"/})"
+	make -s -C "$src" O="$b" "${kmake[@]}" tinyconfig >&2
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$b" "$b/.config" "${fragments[@]}" >"$b/rso-config.log" 2>&1 ||
 		{ cat "$b/rso-config.log" >&2; die "merge_config.sh failed"; }
-	make -s -C "$src" O="$b" olddefconfig >&2
+	make -s -C "$src" O="$b" "${kmake[@]}" olddefconfig >&2
 	check_config "$b"
-	make -s -C "$src" O="$b" rustavailable >&2
-	say "kernel: building (about 11 minutes on 2 cores from cold)"
-	local t0=$SECONDS
-	make -C "$src" O="$b" -j"$jobs" all >"$b/rso-build.log" 2>&1 ||
+	make -s -C "$src" O="$b" "${kmake[@]}" rustavailable >&2
+	say "kernel: building the $flavour kernel (from cold on 2 cores: gcc about 12 minutes, kasan about 25); progress every 20 s"
+	local t0=$SECONDS pid steps total rc=0
+	make -C "$src" O="$b" "${kmake[@]}" -j"$jobs" all >"$b/rso-build.log" 2>&1 &
+	pid=$!
+	# A cold build of this config took about $total_estimate steps (a line
+	# such as "  CC  foo.o" in the log) here; a finished build records its
+	# own count, which later builds of the same fragment use.
+	total=$(cat "$cache/kernel/steps-$(fragment_sum)" 2>/dev/null || echo "$total_estimate")
+	while kill -0 "$pid" 2>/dev/null; do
+		for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null && sleep 1; done
+		steps=$(grep -c '^  [A-Z]' "$b/rso-build.log" || true)
+		say "kernel: $steps/~$total build steps ($((steps * 100 / total))%), $((SECONDS - t0)) s"
+	done
+	wait "$pid" || rc=$?
+	[ "$rc" = 0 ] ||
 		{ tail -n 40 "$b/rso-build.log" >&2; die "kernel build failed; full log in $b/rso-build.log"; }
+	grep -c '^  [A-Z]' "$b/rso-build.log" >"$cache/kernel/steps-$(fragment_sum)" || true
 	touch "$b/.rso-built"
 	say "kernel: built in $((SECONDS - t0)) s"
 }
@@ -205,8 +263,8 @@ case "${1:-}" in
 	source_tree
 	;;
 --kdir)
-	src=$(source_tree)
-	kdir_of "$src"
+	src=$(local_source_tree)
+	[ -z "$src" ] || kdir_of "$src"
 	;;
 "")
 	src=$(source_tree)

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Install or check everything rust-struct-ops needs on a Debian machine:
-# build packages, rust-src, bindgen-cli, a libclang >= 17 for bindgen, and
-# virtme-ng. Idempotent: a second run only checks and prints "ok" lines.
+# build packages, clang-19/lld-19/llvm-19 (the KASAN test kernel is built
+# with LLVM=-19, and bindgen uses libclang-19 for it), rust-src, bindgen-cli,
+# a libclang >= 17 for the generator and the gcc kernel, and virtme-ng. Idempotent: a second run only checks and prints "ok" lines.
 #
 # Writes nothing into the repository. Python tools live in a venv under
 # the cache directory; print the environment to use with `--env`.
@@ -18,6 +19,7 @@ apt_pkgs=(
 	clang llvm pkg-config zlib1g-dev libcap-dev
 	qemu-system-x86 udev busybox-static
 	python3-venv
+	clang-19 lld-19 llvm-19 libclang1-19
 )
 bindgen_min=0.71.1
 libclang_ver=18.1.1

@@ -45,10 +45,14 @@ flags=()
 say "vm: booting $(basename "$kdir") with $acc"
 
 cmd=$(printf '%q ' "$@")
+# As the BPF CI boots its VMs: a panic powers the VM off at once (the run then
+# fails), every KASAN report is printed (not only the first), lockups print
+# every CPU's backtrace, and the log is large enough to keep the whole run.
+boot="panic=-1 kasan_multi_shot hardlockup_all_cpu_backtrace=1 softlockup_all_cpu_backtrace=1 log_buf_len=16M"
 # Through a pipe: QEMU reopens its standard output and error (/proc/self/fd/1
 # and 2) as files, which truncates a log file the caller redirected them to.
 timeout "${RSO_VM_TIMEOUT:-1200}" vng --run "$kdir" --user root "${flags[@]}" \
-	--memory 2G --cpus 2 --append "root=/dev/root" --exec "$cmd" </dev/null 2>&1 | cat
+	--memory 2G --cpus 2 --append "root=/dev/root $boot" --exec "$cmd" </dev/null 2>&1 | cat
 rc=${PIPESTATUS[0]}
 case $rc in
 0) ;;
