@@ -42,6 +42,9 @@ enum rso_testmod_op {
 	RSO_TESTMOD_OP_ARG_TASK,	/* arg_kinds(x, current, current, ref on current) */
 	RSO_TESTMOD_OP_REGISTER_LATE,	/* try to register a type after init: must fail */
 	RSO_TESTMOD_OP_TIMER,		/* look up and call nosleep from a timer, x times */
+	RSO_TESTMOD_OP_WARN,		/* WARN_ON() in the module: the planted splat of
+					 * splat_scan_catches_warn */
+	RSO_TESTMOD_OP_MAX = RSO_TESTMOD_OP_WARN,
 };
 
 struct rso_testmod_call {

@@ -104,6 +104,11 @@ pub(crate) fn map_fd(obj: &Object, name: &str) -> Result<i32, String> {
 /// `BPF_LINK_UPDATE` of a struct_ops link to the map `new_fd`, whose value must be written
 /// already; with `old_fd`, as `BPF_F_REPLACE` of that map. `Err(errno)` on failure.
 pub(crate) fn link_update(link: &Link, new_fd: i32, old_fd: Option<i32>) -> Result<(), i32> {
+    link_update_fd(link.as_fd().as_raw_fd(), new_fd, old_fd)
+}
+
+/// [`link_update`] of the link with fd `link_fd`.
+pub(crate) fn link_update_fd(link_fd: i32, new_fd: i32, old_fd: Option<i32>) -> Result<(), i32> {
     let opts = libbpf_sys::bpf_link_update_opts {
         sz: std::mem::size_of::<libbpf_sys::bpf_link_update_opts>() as _,
         flags: if old_fd.is_some() {
@@ -115,7 +120,7 @@ pub(crate) fn link_update(link: &Link, new_fd: i32, old_fd: Option<i32>) -> Resu
         ..Default::default()
     };
     // SAFETY: Valid fds and a fully initialised options struct.
-    let r = unsafe { libbpf_sys::bpf_link_update(link.as_fd().as_raw_fd(), new_fd, &opts) };
+    let r = unsafe { libbpf_sys::bpf_link_update(link_fd, new_fd, &opts) };
     if r < 0 {
         Err(-r)
     } else {

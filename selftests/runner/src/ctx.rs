@@ -18,6 +18,12 @@ pub(crate) struct Ctx {
     pub(crate) top: PathBuf,
     pub(crate) build: PathBuf,
     pub(crate) bpftool: PathBuf,
+    /// The test kernel `make` says this is (`--kernel`: kasan or gcc), if it is one of ours.
+    pub(crate) kernel: Option<String>,
+    /// The seed of the seeded tests (`--seed`, or the clock).
+    pub(crate) seed: u64,
+    /// `make stress`: the stress tests at full scale, not the bounded version of `make check`.
+    pub(crate) full: bool,
     /// Module name to `.ko`, as `modules.order` lists them.
     modules: BTreeMap<String, PathBuf>,
 }
@@ -39,6 +45,9 @@ impl Ctx {
             top,
             build,
             bpftool,
+            kernel: None,
+            seed: 0,
+            full: false,
             modules,
         }
     }
@@ -62,13 +71,18 @@ impl Ctx {
 
     /// This runner, as the `hold-link` child that attaches `hello_link` and waits.
     pub(crate) fn hold_link_child(&self) -> Result<Command, String> {
+        self.child("hold-link")
+    }
+
+    /// This runner as a child in mode `mode` (see `child.rs`).
+    pub(crate) fn child(&self, mode: &str) -> Result<Command, String> {
         let me = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut cmd = Command::new(me);
         cmd.arg("--top")
             .arg(&self.top)
             .arg("--build")
             .arg(&self.build)
-            .arg("hold-link");
+            .arg(mode);
         Ok(cmd)
     }
 }
@@ -98,4 +112,25 @@ pub(crate) fn dmesg() -> Result<String, String> {
         .output()
         .map_err(|e| format!("dmesg: {e}"))?;
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A small seeded generator (xorshift64*), so that a failing seed can be replayed.
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Rng(seed | 1)
+    }
+
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A value below `n` (`n` > 0).
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
 }

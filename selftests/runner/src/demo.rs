@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The walk-through `make run` shows, and the `hold-link` child of the tests that need a link
-//! held by another process.
+//! The walk-through `make run` shows.
 
 use crate::{
     bpf::{
@@ -21,21 +20,6 @@ use crate::{
         UNLOAD_TIMEOUT, //
     },
 };
-use std::{
-    path::Path,
-    time::Duration, //
-};
-
-/// The `hold-link` child: attach `hello_link` of `build/bpf/hello.bpf.o`, say "ready", and wait
-/// to be killed.
-pub(crate) fn hold_link(build: &Path) -> Result<(), String> {
-    let mut obj = load(&build.join("bpf").join("hello.bpf.o"))?;
-    let (_link, _id) = attach(&mut obj, "hello_link")?;
-    println!("ready");
-    loop {
-        std::thread::sleep(Duration::from_secs(60));
-    }
-}
 
 /// The walk-through: load rso_hello, attach a BPF implementation of hello_ops, call it from the
 /// kernel, detach, unload.

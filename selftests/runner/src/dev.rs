@@ -38,9 +38,32 @@ macro_rules! call_struct {
 }
 pub(crate) use call_struct;
 
+/// `_IOC(dir, ty, nr, size)`.
+pub(crate) const fn ioc(dir: u64, ty: u8, nr: u8, size: usize) -> u64 {
+    (dir << 30) | ((size as u64) << 16) | ((ty as u64) << 8) | nr as u64
+}
+
 /// `_IOWR('R', 1, size)`: `RSO_IOC_CALL` of `rust/rso_call.h`.
-const fn rso_ioc_call(size: usize) -> u64 {
-    (3u64 << 30) | ((size as u64) << 16) | ((b'R' as u64) << 8) | 1
+pub(crate) const fn rso_ioc_call(size: usize) -> u64 {
+    ioc(3, b'R', 1, size)
+}
+
+/// `ioctl(fd of dev, cmd, arg)`: `Ok(ret)` or `Err(errno)`.
+pub(crate) fn raw_ioctl(dev: &str, cmd: u64, arg: *mut u8) -> Result<i32, i32> {
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dev)
+        .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+    // SAFETY: The kernel checks `arg` as a user pointer; bad ones fail with EFAULT.
+    let r = unsafe { libc::ioctl(f.as_raw_fd(), cmd as _, arg) };
+    if r < 0 {
+        Err(std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO))
+    } else {
+        Ok(r)
+    }
 }
 
 /// Issues `RSO_IOC_CALL` on `dev` with `c`, for op `op` of the instance of map `map_id` (0: any).

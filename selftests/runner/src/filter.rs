@@ -11,7 +11,7 @@
 mod uapi {
     include!(concat!(env!("OUT_DIR"), "/filter_ops_uapi.rs"));
 }
-use uapi::*;
+pub use uapi::*;
 
 crate::dev::call_struct!(rso_filter_call);
 

@@ -90,7 +90,6 @@ pub(crate) fn no_run(_: &mut Ctx) -> TestResult {
 const SKIP: &str = "\u{0}SKIP ";
 
 /// Skips the test with `reason` (KTAP `# SKIP reason`): return it as the test's error.
-#[expect(dead_code, reason = "for tests that need what the machine may lack")]
 pub(crate) fn skip(reason: &str) -> String {
     format!("{SKIP}{reason}")
 }

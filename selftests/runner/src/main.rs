@@ -8,9 +8,13 @@
 //! rso-selftests --top DIR --build DIR demo                                 # make run
 //! ```
 //!
+//! `check` also takes `--kernel kasan|gcc` (which of our test kernels this is), `--seed N` (the
+//! seeded tests; default: the clock) and `--full` (`make stress`: full-scale stress tests).
+//!
 //! Tests live in `tests/`, one file per subject, each registered where it is defined.
 
 mod bpf;
+mod child;
 mod ctx;
 mod demo;
 mod dev;
@@ -28,7 +32,7 @@ use std::path::PathBuf;
 fn usage() -> ! {
     eprintln!(
         "usage: rso-selftests --top DIR --build DIR [--bpftool PATH] \
-         (check [-t GLOB]... | list [-t GLOB]... | demo | hold-link)"
+         [--kernel K] [--seed N] [--full] (check [-t GLOB]... | list [-t GLOB]... | demo)"
     );
     std::process::exit(2);
 }
@@ -44,6 +48,7 @@ fn main() {
     let (mut top, mut build, mut cmd) = (None, None, None);
     let mut bpftool = PathBuf::from("bpftool");
     let mut filters = Vec::new();
+    let (mut kernel, mut seed, mut full) = (None, None, false);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--top" => top = args.next().map(PathBuf::from),
@@ -56,7 +61,11 @@ fn main() {
                     .filter(|f| !f.is_empty())
                     .map(str::to_owned),
             ),
-            "check" | "list" | "demo" | "hold-link" => cmd = Some(a),
+            "--kernel" => kernel = args.next(),
+            "--seed" => seed = args.next().and_then(|s| s.parse().ok()).or_else(|| usage()),
+            "--full" => full = true,
+            "check" | "list" | "demo" => cmd = Some(a),
+            m if child::MODES.contains(&m) => cmd = Some(a),
             _ => usage(),
         }
     }
@@ -64,10 +73,17 @@ fn main() {
         usage()
     };
     bpf::log::install();
-    if cmd == "hold-link" {
-        std::process::exit(demo::hold_link(&build).map_or_else(fail, |()| 0));
+    if child::MODES.contains(&cmd.as_str()) {
+        std::process::exit(child::run(&cmd, &build).map_or_else(fail, |()| 0));
     }
     let mut ctx = Ctx::new(top, build, bpftool);
+    ctx.kernel = kernel;
+    ctx.full = full;
+    ctx.seed = seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+    });
     let code = match cmd.as_str() {
         "demo" => demo::demo(&ctx).map_or_else(fail, |()| 0),
         _ => match harness::cases(&ctx, tests::SUBJECTS) {

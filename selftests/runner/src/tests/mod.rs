@@ -6,17 +6,21 @@
 
 mod assoc;
 mod calls;
+mod kernel;
 mod lifecycle;
 mod links;
 mod log;
 mod maps;
 mod privilege;
+mod requests;
 mod skeletons;
+mod stress;
 mod values;
 mod verifier;
 
 /// The order of the subjects in a run; `log` (the whole run's kernel log) comes last.
 pub(crate) const SUBJECTS: &[&str] = &[
+    "kernel",
     "lifecycle",
     "calls",
     "links",
@@ -26,5 +30,7 @@ pub(crate) const SUBJECTS: &[&str] = &[
     "assoc",
     "skeletons",
     "privilege",
+    "requests",
+    "stress",
     "log",
 ];

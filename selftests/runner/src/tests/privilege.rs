@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What an unprivileged user cannot do.
+//! What an unprivileged user cannot do: load or attach BPF, create maps, walk ids, load or
+//! unload modules, or open any call device.
 
 use crate::{
+    bpf::errno_name,
     ctx::{
         Ctx,
         KillOnDrop,
-        HELLO, //
+        FILTER,
+        HELLO,
+        TESTMOD, //
     },
     harness::{
         ensure,
@@ -14,11 +18,12 @@ use crate::{
         TestResult, //
     },
     hello,
+    kmod,
     test, //
 };
 use std::{
     io::Read,
-    os::unix::process::CommandExt,
+    os::unix::{fs::MetadataExt, process::CommandExt},
     process::Stdio, //
 };
 
@@ -44,5 +49,68 @@ fn unprivileged_denied(ctx: &mut Ctx) -> TestResult {
     ensure(out.contains("Operation not permitted"), || {
         format!("want EPERM, got: {out}")
     })?;
+    ensure_eq("instances", hello::count(), Ok(0))
+}
+
+/// The device nodes: root's, mode 0600 (miscdevice's default: the modules give no mode, so
+/// devtmpfs creates them root-only). Everything a call device offers is for root: calling ops,
+/// counting instances.
+fn device_modes() -> Result<Vec<(String, u32, u32)>, String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/dev").map_err(|e| e.to_string())? {
+        let path = e.map_err(|e| e.to_string())?.path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("rso_"))
+        {
+            let m = std::fs::metadata(&path).map_err(|e| e.to_string())?;
+            out.push((path.display().to_string(), m.mode() & 0o7777, m.uid()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+test!(unprivileged_matrix, needs: [HELLO, FILTER, TESTMOD]);
+fn unprivileged_matrix(ctx: &mut Ctx) -> TestResult {
+    let devs = device_modes()?;
+    ensure_eq("call devices", devs.len(), ctx.modules().count())?;
+    for (dev, mode, uid) in &devs {
+        ensure_eq(&format!("{dev}: mode, owner"), (*mode, *uid), (0o600, 0))?;
+    }
+    let out = ctx
+        .child("probe")?
+        .uid(65534)
+        .gid(65534)
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("spawn probe as nobody: {e}"))?;
+    let out = String::from_utf8_lossy(&out.stdout);
+    let mut got = Vec::new();
+    for l in out.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if let ["probe", what, errno] = f[..] {
+            got.push((what.to_string(), errno.parse::<i32>().unwrap_or(-1)));
+        }
+    }
+    let mut want: Vec<(String, i32)> = devs
+        .iter()
+        .map(|(d, _, _)| (format!("open:{d}"), libc::EACCES))
+        .collect();
+    for what in [
+        "prog_load",
+        "prog_get_next_id",
+        "map_create",
+        "delete_module",
+        "init_module",
+    ] {
+        want.push((what.to_string(), libc::EPERM));
+    }
+    for (what, errno) in &got {
+        println!("# nobody: {what:<24} {}", errno_name(*errno));
+    }
+    ensure_eq("what nobody tried, and its errno", got, want)?;
+    // Nothing changed for root.
+    ensure(kmod::is_loaded(HELLO), || "rso_hello was unloaded".into())?;
     ensure_eq("instances", hello::count(), Ok(0))
 }

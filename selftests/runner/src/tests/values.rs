@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Bad map values: refused by `validate` or `init_member` with a clear errno, nothing attached,
-//! and the module still usable afterwards.
+//! and the module still usable afterwards; then boundary and seeded random values in every data
+//! member of every ops type.
 
 use crate::{
     bpf::{
@@ -12,6 +13,7 @@ use crate::{
     },
     ctx::{
         Ctx,
+        Rng,
         FILTER,
         HELLO,
         TESTMOD, //
@@ -26,6 +28,14 @@ use crate::{
     test,
     testmod, //
 };
+use libbpf_rs::{
+    libbpf_sys,
+    AsRawLibbpf,
+    Link,
+    Object,
+    ObjectBuilder, //
+};
+use std::path::Path;
 
 /// Whether libbpf's error `err` says EINVAL.
 fn is_einval(err: &str) -> bool {
@@ -91,5 +101,151 @@ fn init_member_fn_member_refused(ctx: &mut Ctx) -> TestResult {
         "nosleep(2) afterwards",
         testmod::call(id, testmod::RSO_TESTMOD_OP_NOSLEEP, 2).map(|r| r.0),
         Ok(4),
+    )
+}
+
+/// Opens `obj`, writes `value` into the `u32` data member at `off` of its struct_ops map `map`
+/// (libbpf's copy of the value, which it writes to the map on attach), loads and attaches it.
+/// `Ok(id)` of the attached map, whose link is in `links`; `Err(message)` if it was refused.
+fn attach_with(
+    path: &Path,
+    map: &str,
+    off: usize,
+    value: u32,
+    links: &mut Vec<(Object, Link)>,
+) -> Result<Result<u32, String>, String> {
+    let mut open = ObjectBuilder::default()
+        .open_file(path)
+        .map_err(|e| format!("{}: {e:#}", path.display()))?;
+    {
+        let m = open
+            .maps_mut()
+            .find(|m| m.name() == map)
+            .ok_or(format!("no map {map}"))?;
+        let mut size = 0;
+        // SAFETY: A live map of an open object; for a struct_ops map libbpf returns its copy of
+        // the value, `size` bytes long.
+        let data =
+            unsafe { libbpf_sys::bpf_map__initial_value(m.as_libbpf_object().as_ptr(), &mut size) };
+        ensure(!data.is_null() && (off + 4) as u64 <= size as u64, || {
+            format!("no value of {map} to write at {off} (size {size})")
+        })?;
+        // SAFETY: In bounds, checked above; libbpf's buffer is not otherwise in use.
+        unsafe {
+            data.cast::<u8>()
+                .add(off)
+                .cast::<u32>()
+                .write_unaligned(value)
+        };
+    }
+    let mut obj = open.load().map_err(|e| format!("load: {e:#}"))?;
+    match attach(&mut obj, map) {
+        Ok((link, id)) => {
+            links.push((obj, link));
+            Ok(Ok(id))
+        }
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// Boundary values of a `u32` around `limit`, then `n` seeded random ones.
+fn values(rng: &mut Rng, limit: u32, n: usize) -> Vec<u32> {
+    let mut v = vec![
+        0,
+        1,
+        2,
+        limit - 1,
+        limit,
+        limit + 1,
+        i32::MAX as u32,
+        1 << 31,
+        u32::MAX,
+    ];
+    v.extend((0..n).map(|_| rng.next() as u32 >> rng.below(32)));
+    v
+}
+
+test!(bad_input_map_values, needs: [HELLO, TESTMOD]);
+fn bad_input_map_values(ctx: &mut Ctx) -> TestResult {
+    println!(
+        "# seed {} (make check T=bad_input_map_values SEED={} replays it)",
+        ctx.seed, ctx.seed
+    );
+    let mut rng = Rng::new(ctx.seed);
+    let (mut ok, mut refused) = (0, 0);
+    // hello_ops.magic: validate refuses 0 (EINVAL); any other value reaches the module.
+    let off = std::mem::offset_of!(hello::hello_ops, magic);
+    for v in values(&mut rng, 0xc0ffee, 8) {
+        let mut links = Vec::new();
+        let got = attach_with(&ctx.obj("hello"), "hello_link", off, v, &mut links)?;
+        let what = format!("hello_ops.magic = {v:#x}");
+        match got {
+            Ok(id) => {
+                ensure(v != 0, || format!("{what} was accepted"))?;
+                let r = hello::call(id, hello::RSO_HELLO_OP_ADD, 1, 2).map_err(errno_name)?;
+                ensure_eq(
+                    &format!("{what}: magic the module saw"),
+                    r.magic,
+                    i64::from(v),
+                )?;
+                ok += 1;
+            }
+            Err(e) => {
+                ensure(v == 0 && is_einval(&e), || format!("{what}: refused: {e}"))?;
+                refused += 1;
+            }
+        }
+        ensure_eq(
+            &format!("{what}: instances"),
+            hello::count(),
+            Ok(links.len() as i64),
+        )?;
+    }
+    // testmod_ops.limit: init_member refuses values above RSO_TESTMOD_LIMIT_MAX (ERANGE).
+    let max = testmod::RSO_TESTMOD_LIMIT_MAX;
+    let off = std::mem::offset_of!(testmod::testmod_ops, limit);
+    for v in values(&mut rng, max, 8) {
+        let mut links = Vec::new();
+        let got = attach_with(&ctx.obj("testmod"), "tm_ok", off, v, &mut links)?;
+        let what = format!("testmod_ops.limit = {v}");
+        match got {
+            Ok(id) => {
+                ensure(v <= max, || format!("{what} was accepted"))?;
+                let r =
+                    testmod::call(id, testmod::RSO_TESTMOD_OP_NOSLEEP, 1).map_err(errno_name)?;
+                ensure_eq(&format!("{what}: limit the module saw"), r.1, i64::from(v))?;
+                ok += 1;
+            }
+            Err(e) => {
+                ensure(
+                    v > max && e.contains("Numerical result out of range"),
+                    || format!("{what}: refused: {e}"),
+                )?;
+                refused += 1;
+            }
+        }
+    }
+    // testmod_ops.claim_op: 1 makes init_member claim an op, which the layer refuses (EINVAL).
+    let off = std::mem::offset_of!(testmod::testmod_ops, claim_op);
+    for v in values(&mut rng, 1, 4) {
+        let mut links = Vec::new();
+        let got = attach_with(&ctx.obj("testmod"), "tm_ok", off, v, &mut links)?;
+        let what = format!("testmod_ops.claim_op = {v}");
+        match got {
+            Ok(_) => {
+                ensure(v != 1, || format!("{what} was accepted"))?;
+                ok += 1;
+            }
+            Err(e) => {
+                ensure(v == 1 && is_einval(&e), || format!("{what}: refused: {e}"))?;
+                refused += 1;
+            }
+        }
+    }
+    println!("# {ok} values accepted, {refused} refused with the expected errno");
+    ensure_eq(
+        "instances left",
+        (hello::count(), testmod::count()),
+        (Ok(0), Ok(0)),
     )
 }

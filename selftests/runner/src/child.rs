@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! This runner as a child process of a test:
+//!
+//! - `hold-link`: attach `hello_link`, print "ready", wait to be killed;
+//! - `churn`: attach, call (from the process and from the timer) and detach testmod_ops
+//!   instances in a loop, printing "ready" after the first attach, until killed;
+//! - `probe`: as an unprivileged user, try what only root may do; one `probe <what> <errno>` line
+//!   per attempt (0: it worked).
+
+use crate::{
+    bpf::{
+        attach,
+        load, //
+    },
+    testmod,
+};
+use libbpf_rs::libbpf_sys;
+use std::{
+    ffi::CString,
+    fs::OpenOptions,
+    path::Path,
+    time::Duration, //
+};
+
+/// The child modes.
+pub(crate) const MODES: &[&str] = &["hold-link", "churn", "probe"];
+
+/// Runs child mode `mode`.
+pub(crate) fn run(mode: &str, build: &Path) -> Result<(), String> {
+    let obj = |name: &str| build.join("bpf").join(format!("{name}.bpf.o"));
+    match mode {
+        "hold-link" => {
+            let mut obj = load(&obj("hello"))?;
+            let (_link, _id) = attach(&mut obj, "hello_link")?;
+            println!("ready");
+            loop {
+                std::thread::sleep(Duration::from_secs(60));
+            }
+        }
+        "churn" => {
+            let mut obj = load(&obj("testmod"))?;
+            let mut first = true;
+            loop {
+                let (link, id) = attach(&mut obj, "tm_ok")?;
+                if std::mem::take(&mut first) {
+                    println!("ready");
+                }
+                testmod::call(id, testmod::RSO_TESTMOD_OP_TIMER, 20)
+                    .and_then(|_| testmod::call(id, testmod::RSO_TESTMOD_OP_NOSLEEP, 1))
+                    .map_err(|e| format!("call: errno {e}"))?;
+                drop(link);
+            }
+        }
+        _ => {
+            probe(build);
+            Ok(())
+        }
+    }
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+fn report(what: &str, res: i32) {
+    println!("probe {what} {res}");
+}
+
+/// The attempts of the `probe` child.
+fn probe(build: &Path) {
+    // Every call device of every module.
+    let mut devs: Vec<_> = std::fs::read_dir("/dev")
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    devs.retain(|p| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("rso_"))
+    });
+    for dev in devs {
+        let r = OpenOptions::new().read(true).write(true).open(&dev);
+        report(
+            &format!("open:{}", dev.display()),
+            r.map_or_else(|e| e.raw_os_error().unwrap_or(-1), |_| 0),
+        );
+    }
+    let hello = build.join("bpf").join("hello.bpf.o");
+    report(
+        "prog_load",
+        match load(&hello) {
+            Ok(_) => 0,
+            Err(e) if e.contains("Operation not permitted") => libc::EPERM,
+            Err(_) => -1,
+        },
+    );
+    let mut id = 0u32;
+    // SAFETY: A plain bpf() call with a valid pointer.
+    let r = unsafe { libbpf_sys::bpf_prog_get_next_id(0, &mut id) };
+    report("prog_get_next_id", if r < 0 { -r } else { 0 });
+    // SAFETY: As above; a NULL name and options are allowed.
+    let fd = unsafe {
+        libbpf_sys::bpf_map_create(
+            libbpf_sys::BPF_MAP_TYPE_ARRAY,
+            std::ptr::null(),
+            4,
+            4,
+            1,
+            std::ptr::null(),
+        )
+    };
+    report("map_create", if fd < 0 { -fd } else { 0 });
+    let name = CString::new("rso_hello").unwrap_or_default();
+    // SAFETY: delete_module with a C string; it fails without CAP_SYS_MODULE.
+    let r = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
+    report("delete_module", if r < 0 { errno() } else { 0 });
+    let empty = CString::default();
+    // SAFETY: init_module with an empty image; it fails without CAP_SYS_MODULE.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_init_module,
+            empty.as_ptr(),
+            0usize,
+            empty.as_ptr(),
+        )
+    };
+    report("init_module", if r < 0 { errno() } else { 0 });
+}

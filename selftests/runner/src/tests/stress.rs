@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Stress: attach/detach and link updates while other threads and a timer call ops, unload
+//! racing map creation, load/unload cycles, and processes killed mid-attach and mid-call. Bounded
+//! in `make check`; `make stress` runs them at full scale. Each prints a row of the summary
+//! table. A lost call, an unexpected errno or a splat (the harness checks the log) fails.
+
+use crate::{
+    bpf::{
+        attach,
+        errno_name,
+        link_update_fd,
+        link_update_map,
+        load,
+        log as libbpf_log,
+        map_fd, //
+    },
+    ctx::{
+        Ctx,
+        KillOnDrop,
+        Rng,
+        FILTER,
+        HELLO,
+        TESTMOD, //
+    },
+    filter,
+    harness::{
+        ensure,
+        ensure_eq,
+        TestResult, //
+    },
+    hello,
+    kmod::{
+        self,
+        UNLOAD_TIMEOUT, //
+    },
+    test,
+    testmod, //
+};
+use std::{
+    collections::BTreeMap,
+    io::{
+        BufRead,
+        BufReader, //
+    },
+    os::fd::{
+        AsFd,
+        AsRawFd, //
+    },
+    process::Stdio,
+    sync::{
+        atomic::{
+            AtomicBool,
+            AtomicU64,
+            Ordering::Relaxed, //
+        },
+        Mutex, //
+    },
+    time::{
+        Duration,
+        Instant, //
+    },
+};
+
+/// What a stress test counts.
+#[derive(Default)]
+struct Tally {
+    iterations: AtomicU64,
+    calls: AtomicU64,
+    lost: AtomicU64,
+    kills: AtomicU64,
+    cycles: AtomicU64,
+    errors: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Tally {
+    fn error(&self, kind: String) {
+        if let Ok(mut e) = self.errors.lock() {
+            *e.entry(kind).or_default() += 1;
+        }
+    }
+
+    /// Prints the summary row; fails on lost calls or errors.
+    fn finish(&self, name: &str, took: Duration) -> TestResult {
+        let errors = self.errors.lock().map(|e| e.clone()).unwrap_or_default();
+        let n: u64 = errors.values().sum();
+        println!(
+            "# {:<20} {:>6} iterations {:>6.1} s {:>7} calls {:>3} lost {:>3} errors {:>3} kills {:>4} cycles {}",
+            name,
+            self.iterations.load(Relaxed),
+            took.as_secs_f64(),
+            self.calls.load(Relaxed),
+            self.lost.load(Relaxed),
+            n,
+            self.kills.load(Relaxed),
+            self.cycles.load(Relaxed),
+            if errors.is_empty() { String::new() } else { format!("{errors:?}") },
+        );
+        ensure_eq("lost calls", self.lost.load(Relaxed), 0)?;
+        ensure(errors.is_empty(), || format!("errors by kind: {errors:?}"))
+    }
+}
+
+/// How long each stress test runs: bounded in `make check`, longer in `make stress`.
+fn duration(ctx: &Ctx) -> Duration {
+    Duration::from_secs(if ctx.full { 30 } else { 3 })
+}
+
+test!(stress_attach_detach, needs: [TESTMOD, FILTER]);
+fn stress_attach_detach(ctx: &mut Ctx) -> TestResult {
+    let t = Tally::default();
+    let stop = AtomicBool::new(false);
+    let start = Instant::now();
+    let mut pinned = load(&ctx.obj("testmod"))?;
+    let (_pin, pin) = attach(&mut pinned, "tm_ok")?;
+    let mut fobj = load(&ctx.obj("filter"))?;
+    let (flink, id_a) = attach(&mut fobj, "filter_a")?;
+    // libbpf writes filter_b's value on its first update; after that, raw updates switch maps.
+    link_update_map(&flink, &fobj, "filter_b").map_err(errno_name)?;
+    let id_b = filter::decide(3).map_err(errno_name)?.id;
+    let (lfd, fa, fb) = (
+        flink.as_fd().as_raw_fd(),
+        map_fd(&fobj, "filter_a")?,
+        map_fd(&fobj, "filter_b")?,
+    );
+    let path = ctx.obj("testmod");
+    std::thread::scope(|s| {
+        // Callers on the pinned instance: every call must return 2x.
+        for k in 1..=2i64 {
+            let (t, stop) = (&t, &stop);
+            s.spawn(move || {
+                while !stop.load(Relaxed) {
+                    match testmod::call(pin, testmod::RSO_TESTMOD_OP_NOSLEEP, k) {
+                        Ok((r, _)) if r == 2 * k => {}
+                        Ok(r) => t.error(format!("nosleep({k}) = {r:?}")),
+                        Err(e) => t.error(format!("nosleep: {}", errno_name(e))),
+                    }
+                    t.calls.fetch_add(1, Relaxed);
+                }
+            });
+        }
+        // A caller on any instance (the pinned one is always there), and the timer path.
+        s.spawn(|| {
+            while !stop.load(Relaxed) {
+                if let Err(e) = testmod::call(0, testmod::RSO_TESTMOD_OP_NOSLEEP, 1) {
+                    t.error(format!("any: {}", errno_name(e)));
+                }
+                match testmod::call(pin, testmod::RSO_TESTMOD_OP_TIMER, 20) {
+                    Ok((n, _)) => t.lost.fetch_add(20 - n.clamp(0, 20) as u64, Relaxed),
+                    Err(e) => {
+                        t.error(format!("timer: {}", errno_name(e)));
+                        0
+                    }
+                };
+                t.calls.fetch_add(21, Relaxed);
+            }
+        });
+        // Attach and detach another instance continuously.
+        s.spawn(|| match load(&path) {
+            Err(e) => t.error(e),
+            Ok(mut obj) => {
+                while !stop.load(Relaxed) {
+                    match attach(&mut obj, "tm_ok") {
+                        Ok(_) => t.cycles.fetch_add(1, Relaxed),
+                        Err(e) => {
+                            t.error(e);
+                            break;
+                        }
+                    };
+                }
+            }
+        });
+        // Two threads switch one filter link between two maps; a third asks for verdicts.
+        for new in [fa, fb] {
+            let (t, stop) = (&t, &stop);
+            s.spawn(move || {
+                while !stop.load(Relaxed) {
+                    if let Err(e) = link_update_fd(lfd, new, None) {
+                        t.error(format!("link update: {}", errno_name(e)));
+                    }
+                    t.iterations.fetch_add(1, Relaxed);
+                }
+            });
+        }
+        s.spawn(|| {
+            while !stop.load(Relaxed) {
+                match filter::decide(3) {
+                    Ok(v) if (v.id, v.verdict) == (id_a, 1) || (v.id, v.verdict) == (id_b, 0) => {}
+                    Ok(v) => t.error(format!("verdict {v:?}")),
+                    Err(e) => t.error(format!("decide: {}", errno_name(e))),
+                }
+                t.calls.fetch_add(1, Relaxed);
+            }
+        });
+        std::thread::sleep(duration(ctx));
+        stop.store(true, Relaxed);
+    });
+    t.finish("stress_attach_detach", start.elapsed())
+}
+
+test!(stress_unload_race, needs: [HELLO, FILTER, TESTMOD]);
+fn stress_unload_race(ctx: &mut Ctx) -> TestResult {
+    let t = Tally::default();
+    let start = Instant::now();
+    // Load/unload cycles of each module.
+    let cycles = if ctx.full { 100 } else { 10 };
+    for m in ctx.modules().map(str::to_owned).collect::<Vec<_>>() {
+        let ko = ctx.ko(&m)?;
+        for _ in 0..cycles {
+            kmod::rmmod_wait(&m, UNLOAD_TIMEOUT)?;
+            kmod::insmod(&ko)?;
+            t.cycles.fetch_add(1, Relaxed);
+        }
+    }
+    ensure_eq("hello instances after the cycles", hello::count(), Ok(0))?;
+    // rmmod attempts racing map creation: each attempt either unloads the module (then it is
+    // loaded again) or finds it in use; each map creation either pins the module (then attach
+    // and a call must work) or finds no hello_ops in the kernel's BTF.
+    let stop = AtomicBool::new(false);
+    let absent = AtomicU64::new(0);
+    let ko = ctx.ko(HELLO)?;
+    let path = ctx.obj("hello");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(Relaxed) {
+                match kmod::rmmod(HELLO) {
+                    Ok(()) => {
+                        if let Err(e) = kmod::insmod(&ko) {
+                            t.error(format!("insmod: {e}"));
+                        }
+                        t.cycles.fetch_add(1, Relaxed);
+                    }
+                    Err(e) if e.contains("in use") => {}
+                    Err(e) => t.error(format!("rmmod: {e}")),
+                }
+                t.iterations.fetch_add(1, Relaxed);
+            }
+        });
+        s.spawn(|| {
+            libbpf_log::take();
+            while !stop.load(Relaxed) {
+                match load(&path) {
+                    Ok(mut obj) => match attach(&mut obj, "hello_link") {
+                        Ok((_link, id)) => match hello::call(id, hello::RSO_HELLO_OP_ADD, 1, 2) {
+                            Ok(r) if r.ret == 3 => {}
+                            r => t.error(format!("add(1, 2) on a pinned module: {r:?}")),
+                        },
+                        Err(e) => t.error(e),
+                    },
+                    Err(e) => {
+                        let log = libbpf_log::take();
+                        if log.contains("hello_ops is not found in kernel BTF") {
+                            absent.fetch_add(1, Relaxed);
+                        } else {
+                            let last = log.lines().filter(|l| !l.trim().is_empty()).last();
+                            t.error(format!("{e} ({})", last.unwrap_or("no libbpf log")));
+                        }
+                    }
+                }
+                t.calls.fetch_add(1, Relaxed);
+            }
+        });
+        std::thread::sleep(duration(ctx));
+        stop.store(true, Relaxed);
+    });
+    println!(
+        "# map creations that found rso_hello unloaded: {}",
+        absent.load(Relaxed)
+    );
+    kmod::ensure_loaded(&ko, HELLO)?;
+    t.finish("stress_unload_race", start.elapsed())
+}
+
+test!(kill_mid_call, needs: [TESTMOD], cleanup: reload_testmod);
+fn kill_mid_call(ctx: &mut Ctx) -> TestResult {
+    let t = Tally::default();
+    let start = Instant::now();
+    let mut rng = Rng::new(ctx.seed);
+    println!("# seed {}", ctx.seed);
+    let rounds = if ctx.full { 60 } else { 8 };
+    for round in 0..rounds {
+        let mut kids = Vec::new();
+        for _ in 0..2 {
+            let child = ctx.child("churn")?.stdout(Stdio::piped()).spawn();
+            kids.push(KillOnDrop(child.map_err(|e| format!("spawn churn: {e}"))?));
+        }
+        // Even rounds kill while the children load and attach; odd rounds once they are
+        // attaching, detaching and calling in a loop.
+        if round % 2 == 1 {
+            for k in &mut kids {
+                let out = k.0.stdout.take().ok_or("no stdout")?;
+                let mut line = String::new();
+                BufReader::new(out)
+                    .read_line(&mut line)
+                    .map_err(|e| e.to_string())?;
+                ensure_eq("churn child", line.trim(), "ready")?;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(rng.below(200)));
+        for k in &mut kids {
+            if k.0.try_wait().map_err(|e| e.to_string())?.is_some() {
+                t.error("a churn child exited by itself".into());
+            }
+        }
+        t.kills.fetch_add(kids.len() as u64, Relaxed);
+        drop(kids);
+        t.iterations.fetch_add(1, Relaxed);
+    }
+    ensure_eq("instances after the kills", testmod::count(), Ok(0))?;
+    // Every map of the killed processes is freed: the module unloads.
+    kmod::rmmod_wait(TESTMOD, UNLOAD_TIMEOUT)?;
+    t.finish("kill_mid_call", start.elapsed())
+}
+
+fn reload_testmod(ctx: &mut Ctx) {
+    if let Ok(ko) = ctx.ko(TESTMOD) {
+        let _ = kmod::ensure_loaded(&ko, TESTMOD);
+    }
+}
