@@ -101,9 +101,10 @@ impl Tally {
     }
 }
 
-/// How long each stress test runs: bounded in `make check`, longer in `make stress`.
-fn duration(ctx: &Ctx) -> Duration {
-    Duration::from_secs(if ctx.full { 30 } else { 3 })
+/// How long each stress test runs: bounded in `make check` (`bounded` seconds), 30 s in
+/// `make stress`.
+fn duration(ctx: &Ctx, bounded: u64) -> Duration {
+    Duration::from_secs(if ctx.full { 30 } else { bounded })
 }
 
 test!(stress_attach_detach, needs: [TESTMOD, FILTER]);
@@ -115,13 +116,32 @@ fn stress_attach_detach(ctx: &mut Ctx) -> TestResult {
     let (_pin, pin) = attach(&mut pinned, "tm_ok")?;
     let mut fobj = load(&ctx.obj("filter"))?;
     let (flink, id_a) = attach(&mut fobj, "filter_a")?;
+    // filter_b comes from a second object, loaded after 200 maps were made and closed: its id
+    // is far from filter_a's, in another node of the registry's xarray, so a scan of the
+    // registry takes longer to go from one slot to the other while a link update moves.
+    for _ in 0..200 {
+        // SAFETY: A plain bpf() call; the fd is closed at once.
+        let fd = unsafe {
+            libbpf_rs::libbpf_sys::bpf_map_create(
+                libbpf_rs::libbpf_sys::BPF_MAP_TYPE_ARRAY,
+                std::ptr::null(),
+                4,
+                4,
+                1,
+                std::ptr::null(),
+            )
+        };
+        // SAFETY: `fd` is ours, when it is one.
+        (fd >= 0).then(|| unsafe { libc::close(fd) });
+    }
+    let fobj_b = load(&ctx.obj("filter"))?;
     // libbpf writes filter_b's value on its first update; after that, raw updates switch maps.
-    link_update_map(&flink, &fobj, "filter_b").map_err(errno_name)?;
+    link_update_map(&flink, &fobj_b, "filter_b").map_err(errno_name)?;
     let id_b = filter::decide(3).map_err(errno_name)?.id;
     let (lfd, fa, fb) = (
         flink.as_fd().as_raw_fd(),
         map_fd(&fobj, "filter_a")?,
-        map_fd(&fobj, "filter_b")?,
+        map_fd(&fobj_b, "filter_b")?,
     );
     let path = ctx.obj("testmod");
     std::thread::scope(|s| {
@@ -182,19 +202,26 @@ fn stress_attach_detach(ctx: &mut Ctx) -> TestResult {
                 }
             });
         }
-        s.spawn(|| {
-            while !stop.load(Relaxed) {
-                match filter::decide(3) {
-                    Ok(v) if (v.id, v.verdict) == (id_a, 1) || (v.id, v.verdict) == (id_b, 0) => {}
-                    Ok(v) => t.error(format!("verdict {v:?}")),
-                    Err(e) => t.error(format!("decide: {}", errno_name(e))),
+        // Two threads ask for verdicts of any instance: one of the two maps is always attached.
+        for _ in 0..2 {
+            s.spawn(|| {
+                while !stop.load(Relaxed) {
+                    match filter::decide(3) {
+                        Ok(v)
+                            if (v.id, v.verdict) == (id_a, 1) || (v.id, v.verdict) == (id_b, 0) => {
+                        }
+                        Ok(v) => t.error(format!("verdict {v:?}")),
+                        Err(e) => t.error(format!("decide: {}", errno_name(e))),
+                    }
+                    t.calls.fetch_add(1, Relaxed);
                 }
-                t.calls.fetch_add(1, Relaxed);
-            }
-        });
-        std::thread::sleep(duration(ctx));
+            });
+        }
+        // With first()'s retry removed, this misses about once every 2 s here.
+        std::thread::sleep(duration(ctx, 10));
         stop.store(true, Relaxed);
     });
+    println!("# filter maps {id_a} and {id_b}");
     t.finish("stress_attach_detach", start.elapsed())
 }
 
@@ -215,9 +242,10 @@ fn stress_unload_race(ctx: &mut Ctx) -> TestResult {
     ensure_eq("hello instances after the cycles", hello::count(), Ok(0))?;
     // rmmod attempts racing map creation: each attempt either unloads the module (then it is
     // loaded again) or finds it in use; each map creation either pins the module (then attach
-    // and a call must work) or finds no hello_ops in the kernel's BTF.
+    // and a call must work), finds no hello_ops in the kernel's BTF (unloaded), or is refused
+    // with EINVAL because the module is on its way out.
     let stop = AtomicBool::new(false);
-    let absent = AtomicU64::new(0);
+    let (absent, going) = (AtomicU64::new(0), AtomicU64::new(0));
     let ko = ctx.ko(HELLO)?;
     let path = ctx.obj("hello");
     std::thread::scope(|s| {
@@ -251,6 +279,10 @@ fn stress_unload_race(ctx: &mut Ctx) -> TestResult {
                         let log = libbpf_log::take();
                         if log.contains("hello_ops is not found in kernel BTF") {
                             absent.fetch_add(1, Relaxed);
+                        } else if log.contains("map 'hello_link': failed to create: -EINVAL") {
+                            // The module was on its way out: the kernel cannot pin it
+                            // (btf_try_get_module() fails in bpf_struct_ops_map_alloc()).
+                            going.fetch_add(1, Relaxed);
                         } else {
                             let last = log.lines().filter(|l| !l.trim().is_empty()).last();
                             t.error(format!("{e} ({})", last.unwrap_or("no libbpf log")));
@@ -260,12 +292,13 @@ fn stress_unload_race(ctx: &mut Ctx) -> TestResult {
                 t.calls.fetch_add(1, Relaxed);
             }
         });
-        std::thread::sleep(duration(ctx));
+        std::thread::sleep(duration(ctx, 3));
         stop.store(true, Relaxed);
     });
     println!(
-        "# map creations that found rso_hello unloaded: {}",
-        absent.load(Relaxed)
+        "# map creations that found rso_hello unloaded: {}, unloading (EINVAL): {}",
+        absent.load(Relaxed),
+        going.load(Relaxed)
     );
     kmod::ensure_loaded(&ko, HELLO)?;
     t.finish("stress_unload_race", start.elapsed())
