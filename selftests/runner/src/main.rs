@@ -23,6 +23,7 @@ mod harness;
 mod hello;
 mod klog;
 mod kmod;
+mod tally;
 mod testmod;
 mod tests;
 

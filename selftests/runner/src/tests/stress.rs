@@ -25,7 +25,6 @@ use crate::{
     },
     filter,
     harness::{
-        ensure,
         ensure_eq,
         TestResult, //
     },
@@ -34,11 +33,14 @@ use crate::{
         self,
         UNLOAD_TIMEOUT, //
     },
+    tally::{
+        duration,
+        Tally, //
+    },
     test,
     testmod, //
 };
 use std::{
-    collections::BTreeMap,
     io::{
         BufRead,
         BufReader, //
@@ -48,64 +50,16 @@ use std::{
         AsRawFd, //
     },
     process::Stdio,
-    sync::{
-        atomic::{
-            AtomicBool,
-            AtomicU64,
-            Ordering::Relaxed, //
-        },
-        Mutex, //
+    sync::atomic::{
+        AtomicBool,
+        AtomicU64,
+        Ordering::Relaxed, //
     },
     time::{
         Duration,
         Instant, //
     },
 };
-
-/// What a stress test counts.
-#[derive(Default)]
-struct Tally {
-    iterations: AtomicU64,
-    calls: AtomicU64,
-    lost: AtomicU64,
-    kills: AtomicU64,
-    cycles: AtomicU64,
-    errors: Mutex<BTreeMap<String, u64>>,
-}
-
-impl Tally {
-    fn error(&self, kind: String) {
-        if let Ok(mut e) = self.errors.lock() {
-            *e.entry(kind).or_default() += 1;
-        }
-    }
-
-    /// Prints the summary row; fails on lost calls or errors.
-    fn finish(&self, name: &str, took: Duration) -> TestResult {
-        let errors = self.errors.lock().map(|e| e.clone()).unwrap_or_default();
-        let n: u64 = errors.values().sum();
-        println!(
-            "# {:<20} {:>6} iterations {:>6.1} s {:>7} calls {:>3} lost {:>3} errors {:>3} kills {:>4} cycles {}",
-            name,
-            self.iterations.load(Relaxed),
-            took.as_secs_f64(),
-            self.calls.load(Relaxed),
-            self.lost.load(Relaxed),
-            n,
-            self.kills.load(Relaxed),
-            self.cycles.load(Relaxed),
-            if errors.is_empty() { String::new() } else { format!("{errors:?}") },
-        );
-        ensure_eq("lost calls", self.lost.load(Relaxed), 0)?;
-        ensure(errors.is_empty(), || format!("errors by kind: {errors:?}"))
-    }
-}
-
-/// How long each stress test runs: bounded in `make check` (`bounded` seconds), 30 s in
-/// `make stress`.
-fn duration(ctx: &Ctx, bounded: u64) -> Duration {
-    Duration::from_secs(if ctx.full { 30 } else { bounded })
-}
 
 test!(stress_attach_detach, needs: [TESTMOD, FILTER]);
 fn stress_attach_detach(ctx: &mut Ctx) -> TestResult {
