@@ -49,13 +49,13 @@ kasan)
 	export LIBCLANG_PATH=/usr/lib/llvm-19/lib
 	compiler() { clang-19 --version | head -n1; }
 	# Build steps of a cold build (see build_kernel), measured here.
-	total_estimate=2500
+	total_estimate=2250
 	;;
 gcc)
 	fragments=("$top/kernel/rso.config")
 	kmake=()
 	compiler() { gcc --version | head -n1; }
-	total_estimate=2300
+	total_estimate=2230
 	;;
 *) die "RSO_KERNEL=$flavour: want kasan or gcc" ;;
 esac
@@ -175,7 +175,7 @@ build_kernel() {
 	make -s -C "$src" O="$b" "${kmake[@]}" olddefconfig >&2
 	check_config "$b"
 	make -s -C "$src" O="$b" "${kmake[@]}" rustavailable >&2
-	say "kernel: building the $flavour kernel (from cold on 2 cores: gcc about 12 minutes, kasan about 25); progress every 20 s"
+	say "kernel: building the $flavour kernel (about 11 minutes on 2 cores); progress every 20 s"
 	local t0=$SECONDS pid steps total rc=0
 	make -C "$src" O="$b" "${kmake[@]}" -j"$jobs" all >"$b/rso-build.log" 2>&1 &
 	pid=$!
