@@ -77,6 +77,7 @@ fn probe(build: &Path) {
         p.file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with("rso_"))
     });
+    devs.sort();
     for dev in devs {
         let r = OpenOptions::new().read(true).write(true).open(&dev);
         report(
