@@ -122,6 +122,9 @@ class Param:
             if self.tag == "__nullable":
                 self.kind, self.rust = "nullable", f"Option<&{obj}>"
             elif self.tag == "__ref":
+                # rso_<type>_task_acquire() takes the reference: tasks only.
+                if decl != "task_struct":
+                    raise GenError(f"{what}: __ref is supported for struct task_struct only")
                 # The program gets a reference it must release with bpf_task_release(), which
                 # drops an rcu_users reference (not the usage count ARef<Task> holds): the
                 # generated method takes one right before the call (rso_<type>_task_acquire).

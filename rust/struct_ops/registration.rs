@@ -233,9 +233,11 @@ impl<T: StructOps> StructOpsType<T> {
                     raw = unsafe { bindings::xa_find_after(xa, &mut index, max, present) };
                 }
             }
-            // The slots the scan read, which a writer changed with release stores
-            // (`rcu_assign_pointer`), are ordered before the second read of `generation`: if the
-            // scan saw a change, it sees the increment made before that change.
+            // The increment of a change is made before the xa lock is dropped, and the next
+            // change is made after it is taken again, so every store of the next change is
+            // ordered after that increment. The fence orders the slots the scan read before the
+            // second read of `generation`: a scan that saw any part of a change sees the
+            // increment of the change before it.
             fence(Ordering::Acquire);
             if self.generation.load(Ordering::Relaxed) == generation {
                 return None;
