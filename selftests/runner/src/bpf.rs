@@ -14,7 +14,9 @@ use std::{
     ffi::CString,
     os::fd::{
         AsFd,
-        AsRawFd, //
+        AsRawFd,
+        FromRawFd,
+        OwnedFd, //
     },
     path::Path,
 };
@@ -48,6 +50,26 @@ pub(crate) mod log {
 /// The text of errno `e`.
 pub(crate) fn errno_name(e: i32) -> String {
     std::io::Error::from_raw_os_error(e).to_string()
+}
+
+/// Creates a one-element array map (`BPF_MAP_CREATE`); `Err(errno)` on failure.
+pub(crate) fn array_map() -> Result<OwnedFd, i32> {
+    // SAFETY: A plain bpf() call; a NULL name and NULL options are allowed.
+    let fd = unsafe {
+        libbpf_sys::bpf_map_create(
+            libbpf_sys::BPF_MAP_TYPE_ARRAY,
+            std::ptr::null(),
+            4,
+            4,
+            1,
+            std::ptr::null(),
+        )
+    };
+    if fd < 0 {
+        return Err(-fd);
+    }
+    // SAFETY: `fd` is a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Opens and loads a BPF object.

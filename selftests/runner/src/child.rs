@@ -10,6 +10,7 @@
 
 use crate::{
     bpf::{
+        array_map,
         attach,
         load, //
     },
@@ -98,18 +99,7 @@ fn probe(build: &Path) {
     // SAFETY: A plain bpf() call with a valid pointer.
     let r = unsafe { libbpf_sys::bpf_prog_get_next_id(0, &mut id) };
     report("prog_get_next_id", if r < 0 { -r } else { 0 });
-    // SAFETY: As above; a NULL name and options are allowed.
-    let fd = unsafe {
-        libbpf_sys::bpf_map_create(
-            libbpf_sys::BPF_MAP_TYPE_ARRAY,
-            std::ptr::null(),
-            4,
-            4,
-            1,
-            std::ptr::null(),
-        )
-    };
-    report("map_create", if fd < 0 { -fd } else { 0 });
+    report("map_create", array_map().err().unwrap_or(0));
     let name = CString::new("rso_hello").unwrap_or_default();
     // SAFETY: delete_module with a C string; it fails without CAP_SYS_MODULE.
     let r = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };

@@ -23,12 +23,17 @@ pub(crate) struct Test {
     pub(crate) line: u32,
     /// Modules loaded before the test runs.
     pub(crate) needs: &'static [&'static str],
-    pub(crate) run: fn(&mut Ctx) -> TestResult,
+    pub(crate) kind: Kind,
     /// Runs after the test, whether it passed or not.
     pub(crate) cleanup: Option<fn(&mut Ctx)>,
-    /// For a generator of test points (one per BPF program, say): the points it makes from the
-    /// built files, in place of `run`.
-    pub(crate) cases: Option<fn(&Ctx) -> Result<Vec<Case>, String>>,
+}
+
+/// What a registration holds.
+pub(crate) enum Kind {
+    /// One test point.
+    Test(fn(&mut Ctx) -> TestResult),
+    /// A generator of test points (one per BPF program, say), made from the built files.
+    Cases(fn(&Ctx) -> Result<Vec<Case>, String>),
 }
 
 /// One KTAP point.
@@ -55,12 +60,12 @@ pub(crate) static TESTS: [Test];
 #[macro_export]
 macro_rules! test {
     ($name:ident $(, needs: [$($m:expr),* $(,)?])? $(, cleanup: $c:path)? $(,)?) => {
-        $crate::test!(@reg $name, stringify!($name), Some($name), None, [$($($m),*)?] $(, $c)?);
+        $crate::test!(@reg stringify!($name), Test($name), [$($($m),*)?] $(, $c)?);
     };
     (cases: $gen:ident) => {
-        $crate::test!(@reg $gen, stringify!($gen), None, Some($gen), []);
+        $crate::test!(@reg stringify!($gen), Cases($gen), []);
     };
-    (@reg $id:ident, $name:expr, $run:expr, $cases:expr, [$($m:expr),*] $(, $c:path)?) => {
+    (@reg $name:expr, $kind:ident($f:ident), [$($m:expr),*] $(, $c:path)?) => {
         const _: () = {
             #[linkme::distributed_slice($crate::harness::TESTS)]
             static T: $crate::harness::Test = $crate::harness::Test {
@@ -68,22 +73,13 @@ macro_rules! test {
                 module: module_path!(),
                 line: line!(),
                 needs: &[$($m),*],
-                run: match $run {
-                    Some(f) => f,
-                    None => $crate::harness::no_run,
-                },
+                kind: $crate::harness::Kind::$kind($f),
                 cleanup: $crate::test!(@cleanup $($c)?),
-                cases: $cases,
             };
         };
     };
     (@cleanup) => { None };
     (@cleanup $c:path) => { Some($c) };
-}
-
-/// The `run` of a generator, which never runs itself.
-pub(crate) fn no_run(_: &mut Ctx) -> TestResult {
-    Err("a generator of test points ran as a test".into())
 }
 
 /// The prefix of a [`TestResult`] error that skips the test instead of failing it.
@@ -106,12 +102,12 @@ pub(crate) fn cases(ctx: &Ctx, subjects: &[&str]) -> Result<Vec<Case>, String> {
     tests.sort_by_key(|t| rank(t));
     let mut out = Vec::new();
     for t in tests {
-        match t.cases {
-            Some(gen) => out.extend(gen(ctx).map_err(|e| format!("{}: {e}", t.name))?),
-            None => out.push(Case {
+        match t.kind {
+            Kind::Cases(gen) => out.extend(gen(ctx).map_err(|e| format!("{}: {e}", t.name))?),
+            Kind::Test(run) => out.push(Case {
                 name: t.name.to_string(),
                 needs: t.needs,
-                run: Box::new(t.run),
+                run: Box::new(run),
                 cleanup: t.cleanup,
             }),
         }

@@ -21,7 +21,6 @@ use crate::{
         TestResult, //
     },
     hello,
-    klog,
     test,
     testmod, //
 };
@@ -200,7 +199,6 @@ fn helper_allowed_by_default(ctx: &mut Ctx) -> TestResult {
 
 test!(lookup_from_timer, needs: [TESTMOD]);
 fn lookup_from_timer(ctx: &mut Ctx) -> TestResult {
-    let mark = klog::mark()?;
     let stop = AtomicBool::new(false);
     let path = ctx.obj("testmod");
     let (timer_calls, cycles) = std::thread::scope(|s| {
@@ -240,10 +238,8 @@ fn lookup_from_timer(ctx: &mut Ctx) -> TestResult {
             .map_err(|_| "churn thread panicked".to_string())?;
         Ok::<_, String>((res?, cycles?))
     })?;
-    let bad = klog::bad_since(mark)?;
-    ensure(bad.is_empty(), || {
-        format!("the kernel log shows:\n{}", bad.join("\n"))
-    })?;
+    // A lockdep report or a splat of the timer path fails the test: the harness checks the log
+    // after each test.
     ensure(timer_calls > 0, || {
         "no call from the timer reached BPF".into()
     })?;

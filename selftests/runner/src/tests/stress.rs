@@ -7,6 +7,7 @@
 
 use crate::{
     bpf::{
+        array_map,
         attach,
         errno_name,
         link_update_fd,
@@ -74,19 +75,7 @@ fn stress_attach_detach(ctx: &mut Ctx) -> TestResult {
     // is far from filter_a's, in another node of the registry's xarray, so a scan of the
     // registry takes longer to go from one slot to the other while a link update moves.
     for _ in 0..200 {
-        // SAFETY: A plain bpf() call; the fd is closed at once.
-        let fd = unsafe {
-            libbpf_rs::libbpf_sys::bpf_map_create(
-                libbpf_rs::libbpf_sys::BPF_MAP_TYPE_ARRAY,
-                std::ptr::null(),
-                4,
-                4,
-                1,
-                std::ptr::null(),
-            )
-        };
-        // SAFETY: `fd` is ours, when it is one.
-        (fd >= 0).then(|| unsafe { libc::close(fd) });
+        drop(array_map());
     }
     let fobj_b = load(&ctx.obj("filter"))?;
     // libbpf writes filter_b's value on its first update; after that, raw updates switch maps.

@@ -122,11 +122,10 @@ fn attach_with(
             .maps_mut()
             .find(|m| m.name() == map)
             .ok_or(format!("no map {map}"))?;
-        let mut size = 0;
+        let (raw, mut size) = (m.as_libbpf_object().as_ptr(), 0);
         // SAFETY: A live map of an open object; for a struct_ops map libbpf returns its copy of
         // the value, `size` bytes long.
-        let data =
-            unsafe { libbpf_sys::bpf_map__initial_value(m.as_libbpf_object().as_ptr(), &mut size) };
+        let data = unsafe { libbpf_sys::bpf_map__initial_value(raw, &mut size) };
         ensure(!data.is_null() && (off + 4) as u64 <= size as u64, || {
             format!("no value of {map} to write at {off} (size {size})")
         })?;
