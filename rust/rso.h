@@ -18,6 +18,7 @@
 #define RSO_H
 
 #include <linux/bpf.h>
+#include <linux/bpf_verifier.h>
 #include <linux/btf.h>
 #include <linux/btf_ids.h>
 #include <linux/compiler.h>
@@ -50,6 +51,15 @@
 	bool rso_##type##_task_acquire(struct task_struct *task)	\
 	{								\
 		return refcount_inc_not_zero(&task->rcu_users);		\
+	}								\
+	/* The pointer a verifier register holds (btf_struct_access). */ \
+	u32 rso_##type##_reg_btf_id(const struct bpf_reg_state *reg,	\
+				    const struct btf **btf);		\
+	u32 rso_##type##_reg_btf_id(const struct bpf_reg_state *reg,	\
+				    const struct btf **btf)		\
+	{								\
+		*btf = reg->btf;					\
+		return reg->btf_id;					\
 	}
 
 /*

@@ -99,9 +99,22 @@ def check_plain_data(ty, what):
         raise GenError(f"{what}: type {ty.spelling} is not supported in data")
 
 
+# Structs of the header that ops take pointers to (set by main before the ops are read).
+HEADER_STRUCTS = {}
+
+
+def arg_struct(pointee):
+    """The header's struct `pointee` is, or None."""
+    canon = pointee.get_canonical()
+    if canon.kind != K.RECORD:
+        return None
+    return HEADER_STRUCTS.get(canon.get_declaration().spelling)
+
+
 class Param:
     def __init__(self, cursor, op):
         self.c_name = cursor.spelling
+        self.struct = None
         if not self.c_name:
             raise GenError(f"{where(cursor)}: op {op}: every parameter needs a name")
         self.tag = next((t for t in TAGS if self.c_name.endswith(t)), None)
@@ -112,7 +125,18 @@ class Param:
         self.c_type = cursor.type.spelling
         what = f"{where(cursor)}: op {op}: parameter {self.c_name}"
         canon = cursor.type.get_canonical()
-        if canon.kind == K.POINTER:
+        if canon.kind == K.POINTER and arg_struct(canon.get_pointee()) is not None:
+            # A struct of the header's own: plain data the program reads, and writes only
+            # through a non-const pointer (the layer's btf_struct_access).
+            st = arg_struct(canon.get_pointee())
+            if self.tag:
+                raise GenError(f"{what}: tag {self.tag} on a pointer to struct {st.spelling}")
+            self.struct = st.spelling
+            if canon.get_pointee().is_const_qualified():
+                self.kind, self.rust = "in", f"&{st.spelling}"
+            else:
+                self.kind, self.rust = "inout", f"&mut {st.spelling}"
+        elif canon.kind == K.POINTER:
             pointee = canon.get_pointee().get_canonical()
             decl = pointee.get_declaration().spelling if pointee.kind == K.RECORD else None
             if decl not in KERNEL_OBJECTS:
@@ -146,6 +170,10 @@ class Param:
         n = self.name
         if self.kind == "scalar":
             return n
+        if self.kind == "in":
+            return f"core::ptr::from_ref({n})"
+        if self.kind == "inout":
+            return f"core::ptr::from_mut({n})"
         if self.kind == "trusted":
             return f"{n}.as_ptr()"
         if self.kind == "nullable":
@@ -234,7 +262,13 @@ def gen_c(ty, members, header, rso_h):
     return "\n".join(out) + "\n"
 
 
-def gen_rust(ty, members, call_structs):
+def writable_structs(members):
+    """The header's structs some op takes by non-const pointer: the ones programs may write."""
+    return sorted({p.struct for m in members if m.is_op and not m.unsupported
+                   for p in m.params if p.kind == "inout"})
+
+
+def gen_rust(ty, members, call_structs, plain_structs=()):
     calls = camel(ty) + "Calls"
     out = [
         "",
@@ -282,12 +316,23 @@ def gen_rust(ty, members, call_structs):
                 "            return None;",
                 "        }",
             ]
+        writable = writable_structs(members)
+        for p in m.params:
+            if p.kind == "in" and p.struct in writable:
+                # Programs may write this struct (another op takes it by non-const pointer), so
+                # a const one is passed as a copy: the caller's `&` is never written.
+                out += [
+                    f"        // SAFETY: `{p.struct}` is plain data (integers, arrays and structs of",
+                    "        // them): a bitwise copy is a valid value, and it has no `Drop`.",
+                    f"        let {p.name} = &unsafe {{ core::ptr::read({p.name}) }};",
+                ]
         out += [
             "        // SAFETY: By the type invariants `rso_op` is a trampoline to a verified program that",
             "        // stays valid while `self` is borrowed. Each argument has the kind its tag in the",
             "        // header declares: a live task for a trusted pointer, NULL only where `__nullable`",
-            "        // lets the program expect it, and for `__ref` a task with the reference taken",
-            "        // above, which the program must release.",
+            "        // lets the program expect it, for `__ref` a task with the reference taken above,",
+            "        // which the program must release, and for a struct of the header valid memory of",
+            "        // its type, which the program writes only through a `&mut` (`btf_struct_access`).",
             f"        Some(unsafe {{ rso_op({', '.join(p.rust_arg() for p in m.params)}) }})",
             "    }",
             "",
@@ -298,7 +343,12 @@ def gen_rust(ty, members, call_structs):
     descs = []
     for m in members:
         if m.is_op:
-            kind = f"Op {{ sleepable: {str(m.sleepable).lower()}, supported: {str(not m.unsupported).lower()} }}"
+            sizes = [HEADER_STRUCTS[p.struct].type.get_size()
+                     if p.kind == "inout" and not m.unsupported else 0
+                     for p in m.params] + [0] * (5 - len(m.params))
+            kind = (f"Op {{ sleepable: {str(m.sleepable).lower()}, "
+                    f"supported: {str(not m.unsupported).lower()}, "
+                    f"writable: [{', '.join(map(str, sizes))}] }}")
         else:
             kind = "Data"
         descs.append(f"        crate::struct_ops::MemberDesc {{ offset: {m.offset}, size: {m.size}, "
@@ -341,12 +391,38 @@ def gen_rust(ty, members, call_structs):
         f"        unsafe {{ rso_{ty}_register(st_ops.cast()) }}",
         "    }",
         "",
+        "    unsafe fn reg_btf_id(",
+        "        reg: *const kernel::bindings::bpf_reg_state,",
+        "    ) -> (*const kernel::bindings::btf, u32) {",
+        "        unsafe extern \"C\" {",
+        f"            fn rso_{ty}_reg_btf_id(",
+        "                reg: *const kernel::bindings::bpf_reg_state,",
+        "                btf: *mut *const kernel::bindings::btf,",
+        "            ) -> u32;",
+        "        }",
+        "        let mut btf = core::ptr::null();",
+        "        // SAFETY: The C part defines the function; it reads two fields of `reg`, valid per",
+        "        // the function's safety requirements.",
+        f"        let id = unsafe {{ rso_{ty}_reg_btf_id(reg, &mut btf) }};",
+        "        (btf, id)",
+        "    }",
+        "",
         "    unsafe fn calls<'a>(ops: &'a Self) -> Self::Calls<'a> {",
         "        // INVARIANT: Per the function's safety requirements.",
         f"        {calls} {{ ops }}",
         "    }",
         "}",
     ]
+    for name in plain_structs:
+        out += [
+            "",
+            f"// SAFETY: rust/rsogen.py checked that `{name}` holds only integers and arrays and",
+            "// structs of them, with no padding: every bit pattern is valid, and all bytes are",
+            "// initialised.",
+            f"unsafe impl kernel::transmute::FromBytes for {name} {{}}",
+            f"// SAFETY: As above.",
+            f"unsafe impl kernel::transmute::AsBytes for {name} {{}}",
+        ]
     for name in call_structs:
         out += [
             "",
@@ -378,6 +454,47 @@ def check_call_struct(c):
             fields[0].type.get_canonical().get_declaration().spelling != "rso_call_hdr":
         raise GenError(f"{where(c)}: struct {c.spelling}: the first member must be "
                        "`struct rso_call_hdr hdr`")
+    check_no_padding(c)
+
+
+def plain_structs(structs):
+    """The header's `rso_` structs of plain data without padding (not the ops struct nor a
+    request struct): the uapi and argument structs, which get `FromBytes` and `AsBytes`."""
+    plain = []
+    for name, c in sorted(structs.items()):
+        if not name.startswith("rso_"):
+            continue
+        try:
+            check_plain_data(c.type, name)
+            if any(f.type.get_canonical().kind == K.POINTER for f in c.type.get_fields()):
+                continue
+            check_no_padding(c)
+        except GenError:
+            continue
+        plain.append(name)
+    return plain
+
+
+def check_arg_struct(c):
+    """A struct an op takes a pointer to: integers, arrays and structs of them (no pointers,
+    which a program could point anywhere), and no padding."""
+    def walk(ty, what):
+        canon = ty.get_canonical()
+        if canon.kind == K.POINTER:
+            raise GenError(f"{where(c)}: {what}: a pointer in a struct an op takes is refused")
+        if canon.kind == K.CONSTANTARRAY:
+            walk(canon.get_array_element_type(), what)
+        elif canon.kind == K.RECORD:
+            for f in canon.get_fields():
+                walk(f.type, f"{what}.{f.spelling}")
+    walk(c.type, f"struct {c.spelling}")
+    check_plain_data(c.type, f"struct {c.spelling}")
+    check_no_padding(c)
+
+
+def check_no_padding(c):
+    """Integers, arrays and structs of them, and no padding: programs read every byte."""
+    fields = list(c.type.get_fields())
     size = 0
     for f in fields:
         check_plain_data(f.type, f"{where(f)}: {c.spelling}.{f.spelling}")
@@ -411,7 +528,16 @@ def main():
         if not ops:
             raise GenError(f"{a.header}: no definition of struct {a.type}")
         st = ops[0]
+        for c in structs:
+            if c.spelling != a.type and not c.spelling.endswith("_call"):
+                HEADER_STRUCTS[c.spelling] = c
         members = [Member(f, st.type) for f in st.type.get_fields()]
+        if len(writable_structs(members)) > 8:
+            raise GenError(f"{where(st)}: more than 8 structs that ops take by non-const "
+                           "pointer")
+        for name in sorted({p.struct for m in members if m.is_op for p in m.params
+                            if p.kind in ("in", "inout")}):
+            check_arg_struct(HEADER_STRUCTS[name])
         if not any(m.is_op for m in members):
             raise GenError(f"{where(st)}: struct {a.type} has no op")
         call_structs = []
@@ -429,7 +555,7 @@ def main():
             raise GenError("--c and --rust are required")
         rso_h = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rso.h")
         c_text = gen_c(a.type, members, a.header, rso_h)
-        rust_text = gen_rust(a.type, members, call_structs)
+        rust_text = gen_rust(a.type, members, call_structs, plain_structs(HEADER_STRUCTS))
     except GenError as e:
         print(f"rsogen: error: {e}", file=sys.stderr)
         return 1

@@ -148,6 +148,24 @@ impl<O: OpsTable> InitMember<'_, O> {
     }
 }
 
+/// Whether an op of `members` takes an argument programs may write.
+const fn has_writable(members: &[MemberDesc]) -> bool {
+    let mut i = 0;
+    while i < members.len() {
+        if let MemberKind::Op { writable, .. } = members[i].kind {
+            let mut j = 0;
+            while j < writable.len() {
+                if writable[j] != 0 {
+                    return true;
+                }
+                j += 1;
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
 /// The `extern "C"` callbacks the BPF core calls.
 pub(super) struct Adapter<T: StructOps>(PhantomData<T>);
 
@@ -155,6 +173,11 @@ impl<T: StructOps> Adapter<T> {
     const VERIFIER_OPS: bindings::bpf_verifier_ops = bindings::bpf_verifier_ops {
         get_func_proto: Some(Self::get_func_proto),
         is_valid_access: Some(Self::is_valid_access),
+        btf_struct_access: if has_writable(T::Ops::MEMBERS) {
+            Some(Self::btf_struct_access)
+        } else {
+            None
+        },
         ..pin_init::zeroed()
     };
 
@@ -212,7 +235,7 @@ impl<T: StructOps> Adapter<T> {
     /// `btf` is the module's BTF, valid for the duration of the call.
     unsafe extern "C" fn init(btf: *mut bindings::btf) -> c_int {
         // The core got here: the type, its value type and every stub are in the module's BTF.
-        T::type_static().init_ran();
+        T::type_static().init_ran(btf);
         if !T::HAS_INIT {
             return 0;
         }
@@ -417,6 +440,60 @@ impl<T: StructOps> Adapter<T> {
         }
         // SAFETY: Per the function's safety requirements.
         let p = unsafe { &*prog.cast::<Prog>() };
-        T::allow_access(off as u32, size as u32, p)
+        if !T::allow_access(off as u32, size as u32, p) {
+            return false;
+        }
+        // An argument programs may write: record the struct it points to, as the verifier
+        // resolved it (its id in the module's BTF as loaded; the ids `resolve_btfids` writes
+        // into an out-of-tree module are those of its distilled base, which the kernel
+        // relocates when it loads the module), for `btf_struct_access`.
+        // SAFETY: `prog` is a struct_ops program being verified: `expected_attach_type` holds
+        // the index of the member it implements.
+        let member = unsafe { (*prog).expected_attach_type } as usize;
+        let writable = match T::Ops::MEMBERS.get(member).map(|m| m.kind) {
+            Some(MemberKind::Op { writable, .. }) => writable.get(off as usize / 8).copied(),
+            _ => None,
+        };
+        if let Some(size) = writable.filter(|&s| s != 0) {
+            // SAFETY: `btf_ctx_access` accepted a read of a pointer argument and filled in the
+            // BTF object and type id of what it points to.
+            let (btf, id) = unsafe {
+                let aux = &(*info).__bindgen_anon_1.__bindgen_anon_1;
+                (aux.btf.cast_const(), aux.btf_id)
+            };
+            let ty = T::type_static();
+            if btf != ty.btf() || id == 0 || !ty.add_writable(id, size) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Allows a write through a pointer argument only within a struct that an op takes by
+    /// non-const pointer, in the module's BTF (recorded by `is_valid_access`).
+    ///
+    /// # Safety
+    ///
+    /// `reg` is a register the verifier checks a write through, valid for the call.
+    unsafe extern "C" fn btf_struct_access(
+        _log: *mut bindings::bpf_verifier_log,
+        reg: *const bindings::bpf_reg_state,
+        off: c_int,
+        size: c_int,
+    ) -> c_int {
+        // SAFETY: Per the function's safety requirements.
+        let (btf, id) = unsafe { T::Ops::reg_btf_id(reg) };
+        let ty = T::type_static();
+        let end = i64::from(off) + i64::from(size);
+        let ok = !btf.is_null()
+            && btf == ty.btf()
+            && off >= 0
+            && size > 0
+            && ty.writable_size(id).is_some_and(|s| end <= i64::from(s));
+        if ok {
+            0
+        } else {
+            EACCES.to_errno()
+        }
     }
 }

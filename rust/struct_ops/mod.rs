@@ -77,6 +77,7 @@
 
 mod adapter;
 mod call;
+pub mod dynptr;
 mod instance;
 mod registration;
 
@@ -123,6 +124,9 @@ pub enum MemberKind {
         sleepable: bool,
         /// Whether it has a stub (not `__rso_unsupported`).
         supported: bool,
+        /// For each argument, the size of the struct it points to when programs may write it
+        /// (a `struct s *` of the header, a `&mut` in Rust), else 0.
+        writable: [u32; 5],
     },
 }
 
@@ -148,7 +152,10 @@ pub struct MemberDesc {
 /// - [`OpsTable::cfi_stubs`] returns the address of a static `Self` whose op members point to
 ///   the stubs, and [`OpsTable::c_register`] calls `register_bpf_struct_ops()` for `NAME`;
 /// - [`OpsTable::calls`] returns a view whose methods call each op with arguments of the kinds
-///   the header's tags declare.
+///   the header's tags declare;
+/// - [`MemberDesc`]'s `writable` sizes name exactly the arguments passed from a `&mut` of a
+///   plain-data struct of that size, and every method passes any other argument of such a struct
+///   type as a copy.
 pub unsafe trait OpsTable: Sized + 'static {
     /// The typed calls of an attached instance.
     type Calls<'a>;
@@ -172,6 +179,14 @@ pub unsafe trait OpsTable: Sized + 'static {
     /// `st_ops` points to a fully initialised `struct bpf_struct_ops` that stays valid and never
     /// moves for as long as the module is loaded, and the module's init is running.
     unsafe fn c_register(st_ops: *mut bindings::bpf_struct_ops) -> c_int;
+
+    /// The BTF object and type id of the pointer a verifier register holds
+    /// (`reg->btf`, `reg->btf_id`; `struct bpf_reg_state` has no Rust view).
+    ///
+    /// # Safety
+    ///
+    /// `reg` is the register the verifier passes to `btf_struct_access`, valid for the call.
+    unsafe fn reg_btf_id(reg: *const bindings::bpf_reg_state) -> (*const bindings::btf, u32);
 
     /// The typed calls of `ops`.
     ///

@@ -18,6 +18,8 @@ use core::{
     ptr::NonNull,
     sync::atomic::{
         fence,
+        AtomicPtr,
+        AtomicU64,
         AtomicU8,
         AtomicUsize,
         Ordering, //
@@ -64,6 +66,9 @@ impl ModuleInit {
         })
     }
 }
+
+/// How many distinct structs programs of one type may write (`rust/rsogen.py` refuses more).
+const WRITABLE_MAX: usize = 8;
 
 /// How often [`StructOpsType::first`] scans again when the registry changed under a scan that
 /// found nothing.
@@ -129,6 +134,11 @@ pub struct StructOpsType<T: DeclaredType> {
     writer: Opaque<bindings::mutex>,
     state: AtomicU8,
     generation: AtomicUsize,
+    /// The module's BTF, from the `init` callback.
+    btf: AtomicPtr<bindings::btf>,
+    /// The structs programs may write, as the verifier resolved the op arguments that point to
+    /// them: `btf_id << 32 | size`, 0 for a free slot.
+    writable: [AtomicU64; WRITABLE_MAX],
     _t: PhantomData<T>,
 }
 
@@ -158,6 +168,8 @@ impl<T: DeclaredType> StructOpsType<T> {
             writer: Opaque::zeroed(),
             state: AtomicU8::new(STATE_NEW),
             generation: AtomicUsize::new(0),
+            btf: AtomicPtr::new(core::ptr::null_mut()),
+            writable: [const { AtomicU64::new(0) }; WRITABLE_MAX],
             _t: PhantomData,
         }
     }
@@ -487,8 +499,37 @@ impl<T: StructOps> StructOpsType<T> {
         self.state.load(Ordering::Acquire) == STATE_REGISTERED
     }
 
+    /// The module's BTF, once the `init` callback ran (else NULL).
+    pub(super) fn btf(&self) -> *const bindings::btf {
+        self.btf.load(Ordering::Acquire).cast_const()
+    }
+
+    /// Records that programs may write `size` bytes of the struct with BTF id `id` (in the
+    /// module's BTF). `false` when the table is full.
+    pub(super) fn add_writable(&self, id: u32, size: u32) -> bool {
+        let v = (u64::from(id) << 32) | u64::from(size);
+        for slot in &self.writable {
+            match slot.compare_exchange(0, v, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return true,
+                Err(cur) if cur == v => return true,
+                Err(_) => {}
+            }
+        }
+        false
+    }
+
+    /// The size programs may write of the struct with BTF id `id`, if they may write it.
+    pub(super) fn writable_size(&self, id: u32) -> Option<u32> {
+        self.writable
+            .iter()
+            .map(|slot| slot.load(Ordering::Acquire))
+            .find(|&v| v != 0 && (v >> 32) as u32 == id)
+            .map(|v| v as u32)
+    }
+
     /// Called by the `init` callback: the core found the type and every stub.
-    pub(super) fn init_ran(&self) {
+    pub(super) fn init_ran(&self, btf: *mut bindings::btf) {
+        self.btf.store(btf, Ordering::Release);
         let _ = self.state.compare_exchange(
             STATE_READY,
             STATE_INIT_RAN,

@@ -46,8 +46,25 @@ int BPF_PROG(tm_arg_kinds, int x, struct task_struct *trusted,
 	return r;
 }
 
+SEC("struct_ops/args_inout")
+int BPF_PROG(tm_args_inout, struct rso_testmod_args *args)
+{
+	args->b = args->a * 2;
+	return 1;
+}
+
+/* Writes through a const pointer it cast: the module passed a copy. */
+SEC("struct_ops/args_in")
+int BPF_PROG(tm_args_in, const struct rso_testmod_args *args)
+{
+	((struct rso_testmod_args *)args)->b = 99;
+	return args->a;
+}
+
 SEC(".struct_ops.link")
 struct testmod_ops tm_ok = {
+	.args_inout = (void *)tm_args_inout,
+	.args_in = (void *)tm_args_in,
 	.nosleep = (void *)tm_nosleep,
 	.may_sleep = (void *)tm_may_sleep,
 	.take_task = (void *)tm_take_task,

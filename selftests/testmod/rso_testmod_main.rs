@@ -159,6 +159,16 @@ impl CallDevice for TestmodOps {
                 // SAFETY: The C function may be called from process context at any time.
                 Some(unsafe { rso_testmod_run_timer(x) })
             }
+            RSO_TESTMOD_OP_ARGS_INOUT | RSO_TESTMOD_OP_ARGS_IN => {
+                let mut args = rso_testmod_args { a: x.into(), b: 0 };
+                let ret = if op == RSO_TESTMOD_OP_ARGS_INOUT {
+                    ops.args_inout(&mut args)
+                } else {
+                    ops.args_in(&args)
+                };
+                c.out = args.b;
+                ret
+            }
             RSO_TESTMOD_OP_WARN => {
                 // The planted splat: the selftests check that the log scan catches it.
                 kernel::warn_on!(x == 1);

@@ -12,6 +12,13 @@
 
 struct task_struct;
 
+/* A struct argument: plain data the program reads, and writes only where it
+ * is passed by non-const pointer. */
+struct rso_testmod_args {
+	__s64 a;
+	__s64 b;
+};
+
 struct testmod_ops {
 	/* Must not sleep: sleepable programs are refused for it. */
 	int (*nosleep)(int x);
@@ -25,6 +32,10 @@ struct testmod_ops {
 	int (*arg_kinds)(int x, struct task_struct *trusted,
 			 struct task_struct *maybe__nullable,
 			 struct task_struct *owned__ref);
+	/* A struct the program may write (args->b). */
+	int (*args_inout)(struct rso_testmod_args *args);
+	/* The same struct, const: the program gets a copy, whatever it writes. */
+	int (*args_in)(const struct rso_testmod_args *args);
 	/* Data: init_member refuses values above RSO_TESTMOD_LIMIT_MAX with ERANGE. */
 	__u32 limit;
 	/* Data: when 1, init_member claims the op nosleep (it must be refused). */
@@ -44,13 +55,16 @@ enum rso_testmod_op {
 	RSO_TESTMOD_OP_TIMER,		/* look up and call nosleep from a timer, x times */
 	RSO_TESTMOD_OP_WARN,		/* WARN_ON() in the module: the planted splat of
 					 * splat_scan_catches_warn */
-	RSO_TESTMOD_OP_MAX = RSO_TESTMOD_OP_WARN,
+	RSO_TESTMOD_OP_ARGS_INOUT,	/* args_inout({x, 0}); out = args.b after it */
+	RSO_TESTMOD_OP_ARGS_IN,		/* args_in({x, 0}); out = args.b after it */
+	RSO_TESTMOD_OP_MAX = RSO_TESTMOD_OP_ARGS_IN,
 };
 
 struct rso_testmod_call {
 	struct rso_call_hdr hdr;
 	__s64 x;	/* in */
 	__s64 limit;	/* out: the instance's limit */
+	__s64 out;	/* out: ARGS_INOUT, ARGS_IN */
 };
 
 #endif /* RSO_TESTMOD_OPS_H */

@@ -28,6 +28,16 @@ pub fn call(map_id: u32, op: u32, x: i64) -> Result<(i64, i64), i32> {
     Ok((ret, c.limit))
 }
 
+/// Calls `op` with `x`; returns the op's return value and the module's `out` field.
+pub fn call_out(map_id: u32, op: u32, x: i64) -> Result<(i64, i64), i32> {
+    let mut c = rso_testmod_call {
+        x,
+        ..Default::default()
+    };
+    let (ret, _id) = crate::dev::call(DEV, map_id, op, &mut c)?;
+    Ok((ret, c.out))
+}
+
 /// The number of attached `testmod_ops` instances.
 pub fn count() -> Result<i64, i32> {
     crate::dev::count::<rso_testmod_call>(DEV)

@@ -174,6 +174,24 @@ fn typed_call_arg_kinds(ctx: &mut Ctx) -> TestResult {
     )
 }
 
+test!(struct_args, needs: [TESTMOD]);
+/// An op's struct arguments: a program writes one passed by `&mut` (the module sees it), and one
+/// passed by `&` only as the copy the layer hands it (the module's stays unchanged).
+fn struct_args(ctx: &mut Ctx) -> TestResult {
+    let mut obj = load(&ctx.obj("testmod"))?;
+    let (_link, id) = attach(&mut obj, "tm_ok")?;
+    ensure_eq(
+        "args_inout({21, 0}): (ret, args.b)",
+        testmod::call_out(id, testmod::RSO_TESTMOD_OP_ARGS_INOUT, 21),
+        Ok((1, 42)),
+    )?;
+    ensure_eq(
+        "args_in({21, 0}), which writes b = 99: (ret, args.b)",
+        testmod::call_out(id, testmod::RSO_TESTMOD_OP_ARGS_IN, 21),
+        Ok((21, 0)),
+    )
+}
+
 test!(sleepable_allowed_when_opted_in, needs: [TESTMOD]);
 fn sleepable_allowed_when_opted_in(ctx: &mut Ctx) -> TestResult {
     // tm_ok implements may_sleep (__rso_sleepable) with a struct_ops.s program.
