@@ -12,6 +12,11 @@
 #   make check L=1    list the tests (T= filters the list); no VM
 #   make check SEED=N replay the seeded tests of an earlier run
 #   make stress       the stress tests at full scale, with a summary table
+#   make fuse-demo    the fuse-bpf-style sample (samples/fuse) in a VM: a
+#                     daemon, the BPF cache, then the BPF policy
+#   make bench        the benchmark (rso_fuse against its C twin and the
+#                     floors), on its own kernel (KERNEL=bench, built on first
+#                     use): a table, build/bench/bench.{json,csv,png,md}
 #   KERNEL=gcc        (any of the above) use the gcc test kernel, which has no
 #                     KASAN but boots in seconds; the default is KERNEL=kasan
 #
@@ -66,7 +71,8 @@ RUNNER := $(BUILD)/cargo/release/rso-selftests
 RUST_SOURCES := $(filter-out %_generated.rs,$(wildcard rust/struct_ops/*.rs samples/*/*.rs selftests/testmod/*.rs))
 
 .PHONY: all kdir-check modules modules_install clean clippy fmt fmtcheck rust-analyzer doc compile-fail \
-	setup kernel selftests check run stress vm-check vm-run vm-stress
+	setup kernel selftests check run stress bench fuse-demo vm-check vm-run vm-stress vm-bench \
+	vm-fuse-demo
 
 all: modules
 
@@ -175,7 +181,7 @@ selftests: $(BPF_PROGS) $(BUILD)/nobtf/rso_hello.ko $(BUILD)/c/shadow_skel
 
 # The two commands of the README: setup and the kernel first, then, in a make
 # that sees the kernel, the build and the VM.
-check run: kernel
+check run fuse-demo: kernel
 	@$(MAKE) --no-print-directory vm-$@
 
 # check: rustfmt, clippy (whose build is the build tested: a plain `make
@@ -184,7 +190,7 @@ check run: kernel
 # "N passed, N failed" closes the run. L=1 lists the tests instead (no VM).
 # SEED=N replays the seeded tests (bad input, kills) of an earlier run.
 RUNNER_ARGS = --top $(CURDIR) --build $(BUILD) --bpftool $(TOOLS)/bpftool/bpftool \
-	$(if $(RSO_OWN_KERNEL),--kernel $(KERNEL)) $(if $(SEED),--seed $(SEED))
+	--python $(RSO_PYTHON) $(if $(RSO_OWN_KERNEL),--kernel $(KERNEL)) $(if $(SEED),--seed $(SEED))
 ifeq ($(L),1)
 vm-check: selftests
 	@$(RUNNER) $(RUNNER_ARGS) list $(if $(T),-t '$(T)')
@@ -203,8 +209,27 @@ stress: kernel
 vm-stress: modules selftests
 	scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) check --full -t '$(STRESS_TESTS)'
 
+# make bench: on the bench kernel (kernel/bench.config: the test kernel's
+# config without lockdep and kmemleak, built with gcc only by this target), in
+# a make of its own that does not inherit the KASAN kernel's LLVM=-19. The VM
+# writes build/bench/bench.json; the host draws the plot and the table.
+BENCH_OUT := $(BUILD)/bench
+bench:
+	@env -u LLVM -u LIBCLANG_PATH $(MAKE) --no-print-directory KERNEL=bench kernel
+	@env -u LLVM -u LIBCLANG_PATH $(MAKE) --no-print-directory KERNEL=bench vm-bench
+
+vm-bench: modules selftests
+	@mkdir -p $(BENCH_OUT)
+	RSO_VM_RWDIR=$(BENCH_OUT) RSO_VM_TIMEOUT=$${RSO_VM_TIMEOUT:-3600} scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) bench --out $(BENCH_OUT)
+	$(RSO_PYTHON) scripts/plot_bench.py $(BENCH_OUT)/bench.json --markdown >$(BENCH_OUT)/bench.md
+	@cat $(BENCH_OUT)/bench.md
+	@echo "bench: $(BENCH_OUT)/bench.png, bench.json, bench.csv, bench.md"
+
 vm-run: modules selftests
 	scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) demo
+
+vm-fuse-demo: modules selftests
+	scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) fuse-demo
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean

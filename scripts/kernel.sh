@@ -41,6 +41,9 @@ cache=$(rso_cache)
 #          no KASAN (CONFIG_RUST allows KASAN only with clang); it boots in
 #          seconds under TCG where the KASAN kernel takes minutes, so it is
 #          the quick loop while developing (`make check KERNEL=gcc`).
+#   bench  kernel/rso.config + kernel/bench.config, built with gcc: no
+#          lockdep, no kmemleak, no sleep-in-atomic checks. Only `make bench`
+#          builds and uses it.
 flavour=${RSO_KERNEL:-kasan}
 case "$flavour" in
 kasan)
@@ -57,7 +60,13 @@ gcc)
 	compiler() { gcc --version | head -n1; }
 	total_estimate=2230
 	;;
-*) die "RSO_KERNEL=$flavour: want kasan or gcc" ;;
+bench)
+	fragments=("$top/kernel/rso.config" "$top/kernel/bench.config")
+	kmake=()
+	compiler() { gcc --version | head -n1; }
+	total_estimate=2230
+	;;
+*) die "RSO_KERNEL=$flavour: want kasan, gcc or bench" ;;
 esac
 pkg=linux-source-7.3
 suite=trixie-backports
@@ -149,15 +158,32 @@ build_key() {
 	} | sha256sum | cut -c1-12 | sed "s/^/$kver-$tag/"
 }
 
+# Every option the fragments set (the last fragment that names an option
+# wins, as merge_config.sh merges them) must be so after olddefconfig.
 check_config() {
-	local b=$1 bad=0 line
+	local b=$1 bad=0 line opt
+	declare -A want=()
 	while IFS= read -r line; do
-		case "$line" in CONFIG_*=*) ;; *) continue ;; esac
-		if ! grep -qx "$line" "$b/.config"; then
+		case "$line" in
+		CONFIG_*=*) want[${line%%=*}]=$line ;;
+		"# CONFIG_"*" is not set")
+			opt=${line#"# "}
+			want[${opt%" is not set"}]=unset
+			;;
+		esac
+	done < <(cat "${fragments[@]}")
+	for opt in "${!want[@]}"; do
+		line=${want[$opt]}
+		if [ "$line" = unset ]; then
+			if grep -q "^$opt=" "$b/.config"; then
+				say "kernel: $opt is still set after olddefconfig (something selects it)"
+				bad=1
+			fi
+		elif ! grep -qx "$line" "$b/.config"; then
 			say "kernel: required option lost after olddefconfig: $line (a dependency is missing)"
 			bad=1
 		fi
-	done < <(cat "${fragments[@]}")
+	done
 	[ $bad = 0 ] || die "kernel configuration is missing required options; see above"
 }
 

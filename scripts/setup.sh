@@ -4,7 +4,8 @@
 # Install or check everything rust-struct-ops needs on a Debian machine:
 # build packages, clang-19/lld-19/llvm-19 (the KASAN test kernel is built
 # with LLVM=-19, and bindgen uses libclang-19 for it), rust-src, bindgen-cli,
-# a libclang >= 17 for the generator and the gcc kernel, and virtme-ng. Idempotent: a second run only checks and prints "ok" lines.
+# a libclang >= 17 for the generator and the gcc kernel, virtme-ng, and
+# matplotlib (the plot of make bench). Idempotent: a second run only checks and prints "ok" lines.
 #
 # Writes nothing into the repository. Python tools live in a venv under
 # the cache directory; print the environment to use with `--env`.
@@ -24,6 +25,7 @@ apt_pkgs=(
 bindgen_min=0.71.1
 libclang_ver=18.1.1
 vng_ver=1.42
+matplotlib_ver=3.10.8
 
 if [ "${1:-}" = "--env" ]; then
 	rso_env
@@ -81,5 +83,11 @@ if [ "$(pyver virtme-ng)" != "$vng_ver" ]; then
 	"$venv/bin/pip" install -q "virtme-ng==$vng_ver"
 else
 	say "setup: virtme-ng $vng_ver ok"
+fi
+if [ "$(pyver matplotlib)" != "$matplotlib_ver" ]; then
+	say "setup: pip install matplotlib==$matplotlib_ver (the plot of make bench)"
+	"$venv/bin/pip" install -q "matplotlib==$matplotlib_ver"
+else
+	say "setup: matplotlib $matplotlib_ver ok"
 fi
 say "setup: done"

@@ -8,7 +8,8 @@
 # works and falls back to TCG (software emulation) when it does not; set
 # RSO_ACCEL=kvm|tcg to choose. The whole VM run is bounded by RSO_VM_TIMEOUT
 # seconds (default 1200): a VM that does not come back fails the run.
-# RSO_VERBOSE=1 shows the guest's kernel console.
+# RSO_VERBOSE=1 shows the guest's kernel console; RSO_VM_RWDIR=DIR lets the
+# guest write DIR (the guest sees the host's files read-only otherwise).
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,9 +43,12 @@ flags=()
 [ "$acc" = kvm ] || flags+=(--disable-kvm)
 # RSO_VERBOSE=1 shows the guest's kernel console.
 [ -n "${RSO_VERBOSE:-}" ] && flags+=(--verbose)
+# RSO_VM_RWDIR=DIR: a directory the guest may write (make bench's results).
+[ -n "${RSO_VM_RWDIR:-}" ] && flags+=(--rwdir "$RSO_VM_RWDIR")
 say "vm: booting $(basename "$kdir") with $acc"
 
-cmd=$(printf '%q ' "$@")
+# The guest's command learns how it is emulated (RSO_VM_ACCEL: kvm or tcg).
+cmd="env RSO_VM_ACCEL=$acc $(printf '%q ' "$@")"
 # As the BPF CI boots its VMs: a panic powers the VM off at once (the run then
 # fails), every KASAN report is printed (not only the first), lockups print
 # every CPU's backtrace, and the log is large enough to keep the whole run.

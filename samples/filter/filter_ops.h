@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * filter_ops: the struct_ops type of the rso_filter sample, a policy hook in
- * the style of fuse-bpf: the kernel asks BPF for a verdict on a key.
+ * filter_ops: the struct_ops type of the rso_filter sample, the smallest
+ * policy hook: the kernel asks BPF for a verdict on a key. It shows a
+ * mandatory op and link updates; samples/fuse is the fuse-bpf-shaped one.
  *
  * The one definition of the type, shared by the module's C and Rust parts
  * (generated), the BPF programs and the selftest runner.

@@ -93,6 +93,42 @@ pub(crate) fn attach(obj: &mut Object, name: &str) -> Result<(Link, u32), String
     Ok((link, id))
 }
 
+/// Opens `path`, writes `bytes` at offset `off` of the value of its struct_ops map `map`
+/// (libbpf's copy, which it writes to the map on attach), loads it and attaches the map:
+/// `Ok(Ok((object, link, map id)))`, or `Ok(Err(message))` if the load or attach was refused.
+pub(crate) fn attach_with_bytes(
+    path: &Path,
+    map: &str,
+    off: usize,
+    bytes: &[u8],
+) -> Result<Result<(Object, Link, u32), String>, String> {
+    let mut open = ObjectBuilder::default()
+        .open_file(path)
+        .map_err(|e| format!("{}: {e:#}", path.display()))?;
+    {
+        let m = open
+            .maps_mut()
+            .find(|m| m.name() == map)
+            .ok_or(format!("no map {map}"))?;
+        let (raw, mut size) = (m.as_libbpf_object().as_ptr(), 0);
+        // SAFETY: A live map of an open object; for a struct_ops map libbpf returns its copy of
+        // the value, `size` bytes long.
+        let data = unsafe { libbpf_sys::bpf_map__initial_value(raw, &mut size) };
+        if data.is_null() || (off + bytes.len()) as u64 > size as u64 {
+            return Err(format!("no value of {map} to write at {off} (size {size})"));
+        }
+        // SAFETY: In bounds, checked above; libbpf's buffer is not otherwise in use.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), data.cast::<u8>().add(off), bytes.len())
+        };
+    }
+    let mut obj = match open.load() {
+        Ok(obj) => obj,
+        Err(e) => return Ok(Err(format!("load: {e:#}"))),
+    };
+    Ok(attach(&mut obj, map).map(|(link, id)| (obj, link, id)))
+}
+
 /// Loads `obj` and attaches its map `map` (libbpf writes a `.struct_ops.link` map's value when it
 /// attaches it); returns the error, or fails if both worked.
 pub(crate) fn load_attach_err(path: &Path, map: &str) -> Result<String, String> {

@@ -5,6 +5,8 @@
 //! - `hold-link`: attach `hello_link`, print "ready", wait to be killed;
 //! - `churn`: attach, call (from the process and from the timer) and detach testmod_ops
 //!   instances in a loop, printing "ready" after the first attach, until killed;
+//! - `fuse-hold`: a `rso_fuse` daemon on connection "death" that prints "ready", then reads
+//!   requests, printing "read <unique>" for each, and answers none (until it is killed);
 //! - `probe`: as an unprivileged user, try what only root may do; one `probe <what> <errno>` line
 //!   per attempt (0: it worked).
 
@@ -14,7 +16,7 @@ use crate::{
         attach,
         load, //
     },
-    testmod,
+    fuse, testmod,
 };
 use libbpf_rs::libbpf_sys;
 use std::{
@@ -25,7 +27,7 @@ use std::{
 };
 
 /// The child modes.
-pub(crate) const MODES: &[&str] = &["hold-link", "churn", "probe"];
+pub(crate) const MODES: &[&str] = &["hold-link", "churn", "fuse-hold", "probe"];
 
 /// Runs child mode `mode`.
 pub(crate) fn run(mode: &str, build: &Path) -> Result<(), String> {
@@ -51,6 +53,14 @@ pub(crate) fn run(mode: &str, build: &Path) -> Result<(), String> {
                     .and_then(|_| testmod::call(id, testmod::RSO_TESTMOD_OP_NOSLEEP, 1))
                     .map_err(|e| format!("call: errno {e}"))?;
                 drop(link);
+            }
+        }
+        "fuse-hold" => {
+            let d = fuse::DaemonFile::mount("death").map_err(|e| format!("mount: errno {e}"))?;
+            println!("ready");
+            loop {
+                let q = d.read_req().map_err(|e| format!("read_req: errno {e}"))?;
+                println!("read {}", q.unique);
             }
         }
         _ => {

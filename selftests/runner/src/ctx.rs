@@ -12,6 +12,8 @@ use std::{
 pub(crate) const HELLO: &str = "rso_hello";
 pub(crate) const FILTER: &str = "rso_filter";
 pub(crate) const TESTMOD: &str = "rso_testmod";
+pub(crate) const FUSE: &str = "rso_fuse";
+pub(crate) const FUSE_C: &str = "rso_fuse_c";
 
 /// What the tests share.
 pub(crate) struct Ctx {
@@ -24,6 +26,8 @@ pub(crate) struct Ctx {
     pub(crate) seed: u64,
     /// `make stress`: the stress tests at full scale, not the bounded version of `make check`.
     pub(crate) full: bool,
+    /// The Python with matplotlib that draws the benchmark's plot.
+    pub(crate) python: Option<PathBuf>,
     /// Module name to `.ko`, as `modules.order` lists them.
     modules: BTreeMap<String, PathBuf>,
 }
@@ -48,6 +52,7 @@ impl Ctx {
             kernel: None,
             seed: 0,
             full: false,
+            python: None,
             modules,
         }
     }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The walk-through `make run` shows.
+//! The walk-throughs `make run` and `make fuse-demo` show.
 
 use crate::{
     bpf::{
@@ -12,7 +12,14 @@ use crate::{
     ctx::{
         dmesg,
         Ctx,
+        FUSE,
         HELLO, //
+    },
+    fuse::{
+        Client,
+        Daemon,
+        Mode,
+        DAEMON_NODE, //
     },
     hello,
     kmod::{
@@ -60,6 +67,89 @@ pub(crate) fn demo(ctx: &Ctx) -> Result<(), String> {
     step("kernel log");
     for l in dmesg()?.lines() {
         if l.contains("hello_ops") || l.contains("rso_hello") {
+            println!("    {l}");
+        }
+    }
+    Ok(())
+}
+
+/// The fuse-bpf-style walk-through `make fuse-demo` shows: rso_fuse with a daemon, the BPF
+/// cache, then the BPF policy over the backing store.
+pub(crate) fn fuse_demo(ctx: &Ctx) -> Result<(), String> {
+    let step = |s: &str| println!("==> {s}");
+    let show = |what: &str, r: Result<String, i32>| match r {
+        Ok(v) => println!("    {what:<34} {v}"),
+        Err(e) => println!("    {what:<34} error: {}", errno_name(e)),
+    };
+    let ko = ctx.ko(FUSE)?;
+    step(&format!("insmod {}", ko.display()));
+    kmod::ensure_loaded(&ko, FUSE)?;
+    step("a daemon mounts connection \"cache\"; attach fuse_cache.bpf.o, bound to it");
+    let daemon = Daemon::start("cache", Mode::Serve)?;
+    let mut cache = load(&ctx.obj("fuse_cache"))?;
+    let (link, id) = attach(&mut cache, "cache")?;
+    println!("    attached: map id {id}");
+    let c = Client::open().map_err(errno_name)?;
+    step("GETATTR and READ of the daemon's node, twice: the postfilters fill the cache");
+    for round in ["first", "again"] {
+        let before = daemon.seen();
+        let attr = c.getattr("cache", DAEMON_NODE);
+        show(
+            &format!("getattr {DAEMON_NODE} ({round})"),
+            attr.map(|(s, m)| format!("size {s} mode {m:o}")),
+        );
+        let data = c.read("cache", DAEMON_NODE, 0, 64);
+        show(
+            &format!("read {DAEMON_NODE} ({round})"),
+            data.map(|d| format!("{:?}", String::from_utf8_lossy(&d))),
+        );
+        println!(
+            "    {:<34} {}",
+            "requests the daemon saw",
+            daemon.seen() - before
+        );
+    }
+    step("detach the cache; the daemon stops");
+    drop(link);
+    drop(cache);
+    daemon.stop()?;
+    step("attach fuse_policy.bpf.o on connection \"policy\" (no daemon: the backing store)");
+    let mut policy = load(&ctx.obj("fuse_policy"))?;
+    let (link, _) = attach(&mut policy, "policy")?;
+    show(
+        "lookup \"hello\" (CONTINUE)",
+        c.lookup("policy", "hello").map(|n| format!("node {n}")),
+    );
+    show(
+        "lookup \"secret\" (-EACCES)",
+        c.lookup("policy", "secret").map(|n| format!("node {n}")),
+    );
+    show(
+        "getattr 2 (postfilter: no write bits)",
+        c.getattr("policy", 2)
+            .map(|(s, m)| format!("size {s} mode {m:o}")),
+    );
+    show(
+        "read 2, 64 bytes (clamped to 8)",
+        c.read("policy", 2, 0, 64)
+            .map(|d| format!("{:?}", String::from_utf8_lossy(&d))),
+    );
+    show(
+        "write 2 (-EROFS)",
+        c.write("policy", 2, 0, b"x").map(|n| format!("{n} bytes")),
+    );
+    show(
+        "lookup \"daemon\" (USER, no daemon)",
+        c.lookup("policy", "daemon").map(|n| format!("node {n}")),
+    );
+    step("detach, rmmod rso_fuse");
+    drop(link);
+    drop(policy);
+    drop(c);
+    kmod::rmmod_wait(FUSE, UNLOAD_TIMEOUT)?;
+    step("kernel log");
+    for l in dmesg()?.lines() {
+        if l.contains("rso_fuse") || l.contains("fuse_ops") {
             println!("    {l}");
         }
     }

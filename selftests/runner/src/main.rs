@@ -6,19 +6,25 @@
 //! rso-selftests --top DIR --build DIR [--bpftool PATH] check [-t GLOB]...  # tests, KTAP
 //! rso-selftests --top DIR --build DIR list [-t GLOB]...                    # their names
 //! rso-selftests --top DIR --build DIR demo                                 # make run
+//! rso-selftests --top DIR --build DIR fuse-demo                            # make fuse-demo
+//! rso-selftests --top DIR --build DIR bench --out DIR                      # make bench
 //! ```
 //!
 //! `check` also takes `--kernel kasan|gcc` (which of our test kernels this is), `--seed N` (the
 //! seeded tests; default: the clock) and `--full` (`make stress`: full-scale stress tests).
+//! `--python PATH` is the Python with matplotlib that draws the benchmark's plot
+//! (`scripts/plot_bench.py`).
 //!
 //! Tests live in `tests/`, one file per subject, each registered where it is defined.
 
+mod bench;
 mod bpf;
 mod child;
 mod ctx;
 mod demo;
 mod dev;
 mod filter;
+mod fuse;
 mod harness;
 mod hello;
 mod klog;
@@ -33,7 +39,8 @@ use std::path::PathBuf;
 fn usage() -> ! {
     eprintln!(
         "usage: rso-selftests --top DIR --build DIR [--bpftool PATH] \
-         [--kernel K] [--seed N] [--full] (check [-t GLOB]... | list [-t GLOB]... | demo)"
+         [--kernel K] [--seed N] [--full] [--python PATH] \
+         (check [-t GLOB]... | list [-t GLOB]... | demo | fuse-demo | bench --out DIR)"
     );
     std::process::exit(2);
 }
@@ -50,6 +57,7 @@ fn main() {
     let mut bpftool = PathBuf::from("bpftool");
     let mut filters = Vec::new();
     let (mut kernel, mut seed, mut full) = (None, None, false);
+    let (mut out, mut python) = (None, None);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--top" => top = args.next().map(PathBuf::from),
@@ -65,7 +73,9 @@ fn main() {
             "--kernel" => kernel = args.next(),
             "--seed" => seed = args.next().and_then(|s| s.parse().ok()).or_else(|| usage()),
             "--full" => full = true,
-            "check" | "list" | "demo" => cmd = Some(a),
+            "--out" => out = args.next().map(PathBuf::from),
+            "--python" => python = args.next().map(PathBuf::from),
+            "check" | "list" | "demo" | "fuse-demo" | "bench" => cmd = Some(a),
             m if child::MODES.contains(&m) => cmd = Some(a),
             _ => usage(),
         }
@@ -80,6 +90,7 @@ fn main() {
     let mut ctx = Ctx::new(top, build, bpftool);
     ctx.kernel = kernel;
     ctx.full = full;
+    ctx.python = python;
     ctx.seed = seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -87,6 +98,11 @@ fn main() {
     });
     let code = match cmd.as_str() {
         "demo" => demo::demo(&ctx).map_or_else(fail, |()| 0),
+        "fuse-demo" => demo::fuse_demo(&ctx).map_or_else(fail, |()| 0),
+        "bench" => match out {
+            Some(out) => bench::main(&ctx, &out).map_or_else(fail, |()| 0),
+            None => usage(),
+        },
         _ => match harness::cases(&ctx, tests::SUBJECTS) {
             Err(e) => fail(e),
             Ok(all) => {

@@ -15,6 +15,7 @@ use crate::{
     ctx::{
         Ctx,
         FILTER,
+        FUSE,
         HELLO,
         TESTMOD, //
     },
@@ -222,7 +223,7 @@ unsafe fn btf_func_params(btf: *const libbpf_sys::btf, name: &str) -> Option<Vec
     }
 }
 
-test!(generated_stub_tags, needs: [HELLO, FILTER, TESTMOD]);
+test!(generated_stub_tags, needs: [HELLO, FILTER, TESTMOD, FUSE]);
 fn generated_stub_tags(_ctx: &mut Ctx) -> TestResult {
     let mut checked = 0;
     for line in HEADER_OPS.lines() {

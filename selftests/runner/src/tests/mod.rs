@@ -5,7 +5,9 @@
 //! file's tests in the order they are written.
 
 mod assoc;
+mod bench;
 mod calls;
+mod fuse;
 mod kernel;
 mod lifecycle;
 mod links;
@@ -31,6 +33,8 @@ pub(crate) const SUBJECTS: &[&str] = &[
     "skeletons",
     "privilege",
     "requests",
+    "fuse",
+    "bench",
     "stress",
     "log",
 ];

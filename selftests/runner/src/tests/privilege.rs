@@ -9,6 +9,8 @@ use crate::{
         Ctx,
         KillOnDrop,
         FILTER,
+        FUSE,
+        FUSE_C,
         HELLO,
         TESTMOD, //
     },
@@ -71,10 +73,15 @@ fn device_modes() -> Result<Vec<(String, u32, u32)>, String> {
     Ok(out)
 }
 
-test!(unprivileged_matrix, needs: [HELLO, FILTER, TESTMOD]);
+test!(unprivileged_matrix, needs: [HELLO, FILTER, TESTMOD, FUSE, FUSE_C]);
 fn unprivileged_matrix(ctx: &mut Ctx) -> TestResult {
     let devs = device_modes()?;
-    ensure_eq("call devices", devs.len(), ctx.modules().count())?;
+    // One device per module, named after it, and rso_fuse's daemon device.
+    let mut want: Vec<String> = ctx.modules().map(|m| format!("/dev/{m}")).collect();
+    want.push("/dev/rso_fuse_daemon".into());
+    want.sort();
+    let names: Vec<String> = devs.iter().map(|d| d.0.clone()).collect();
+    ensure_eq("devices", names, want)?;
     for (dev, mode, uid) in &devs {
         ensure_eq(&format!("{dev}: mode, owner"), (*mode, *uid), (0o600, 0))?;
     }

@@ -7,6 +7,7 @@
 use crate::{
     bpf::{
         attach,
+        attach_with_bytes,
         errno_name,
         load,
         load_attach_err, //
@@ -29,11 +30,8 @@ use crate::{
     testmod, //
 };
 use libbpf_rs::{
-    libbpf_sys,
-    AsRawLibbpf,
     Link,
-    Object,
-    ObjectBuilder, //
+    Object, //
 };
 use std::path::Path;
 
@@ -104,9 +102,9 @@ fn init_member_fn_member_refused(ctx: &mut Ctx) -> TestResult {
     )
 }
 
-/// Opens `obj`, writes `value` into the `u32` data member at `off` of its struct_ops map `map`
-/// (libbpf's copy of the value, which it writes to the map on attach), loads and attaches it.
-/// `Ok(id)` of the attached map, whose link is in `links`; `Err(message)` if it was refused.
+/// Opens `obj`, writes `value` into the `u32` data member at `off` of its struct_ops map `map`,
+/// loads and attaches it. `Ok(id)` of the attached map, whose link is in `links`;
+/// `Err(message)` if it was refused.
 fn attach_with(
     path: &Path,
     map: &str,
@@ -114,37 +112,12 @@ fn attach_with(
     value: u32,
     links: &mut Vec<(Object, Link)>,
 ) -> Result<Result<u32, String>, String> {
-    let mut open = ObjectBuilder::default()
-        .open_file(path)
-        .map_err(|e| format!("{}: {e:#}", path.display()))?;
-    {
-        let m = open
-            .maps_mut()
-            .find(|m| m.name() == map)
-            .ok_or(format!("no map {map}"))?;
-        let (raw, mut size) = (m.as_libbpf_object().as_ptr(), 0);
-        // SAFETY: A live map of an open object; for a struct_ops map libbpf returns its copy of
-        // the value, `size` bytes long.
-        let data = unsafe { libbpf_sys::bpf_map__initial_value(raw, &mut size) };
-        ensure(!data.is_null() && (off + 4) as u64 <= size as u64, || {
-            format!("no value of {map} to write at {off} (size {size})")
-        })?;
-        // SAFETY: In bounds, checked above; libbpf's buffer is not otherwise in use.
-        unsafe {
-            data.cast::<u8>()
-                .add(off)
-                .cast::<u32>()
-                .write_unaligned(value)
-        };
-    }
-    let mut obj = open.load().map_err(|e| format!("load: {e:#}"))?;
-    match attach(&mut obj, map) {
-        Ok((link, id)) => {
+    Ok(
+        attach_with_bytes(path, map, off, &value.to_ne_bytes())?.map(|(obj, link, id)| {
             links.push((obj, link));
-            Ok(Ok(id))
-        }
-        Err(e) => Ok(Err(e)),
-    }
+            id
+        }),
+    )
 }
 
 /// Boundary values of a `u32` around `limit`, then `n` seeded random ones.

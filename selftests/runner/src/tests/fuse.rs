@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The fuse-bpf-style sample `rso_fuse`: the fast path of a BPF cache, a policy's errnos and
+//! rewrites, the backing store, and the daemon's hard cases (death, a detach in flight,
+//! concurrent callers, a full queue, a malformed reply).
+
+use crate::{
+    bpf::{
+        attach,
+        attach_with_bytes,
+        load, //
+    },
+    ctx::{
+        Ctx,
+        KillOnDrop,
+        FUSE, //
+    },
+    fuse::{
+        self,
+        Client,
+        Daemon,
+        DaemonFile,
+        Mode,
+        DAEMON_DATA,
+        DAEMON_MODE,
+        DAEMON_NODE, //
+    },
+    harness::{
+        ensure,
+        ensure_eq,
+        TestResult, //
+    },
+    test,
+};
+use libbpf_rs::{
+    Link,
+    MapCore,
+    MapFlags,
+    Object, //
+};
+use std::{
+    io::{
+        BufRead,
+        BufReader, //
+    },
+    process::Stdio,
+    sync::mpsc,
+    time::Duration,
+};
+
+/// The backing store's file `hello` (`samples/fuse/rso_fuse_main.rs`).
+const HELLO_NODE: u64 = 2;
+const HELLO_DATA: &[u8] = b"hello from the backing store\n";
+const HELLO_MODE: u32 = 0o100644;
+
+/// How long a blocked caller may take to see its answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Loads `obj` and attaches its struct_ops map `map`.
+fn attached(ctx: &Ctx, obj: &str, map: &str) -> Result<(Object, Link), String> {
+    crate::bpf::log::take();
+    let mut o = load(&ctx.obj(obj)).map_err(|e| format!("{e}\n{}", crate::bpf::log::take()))?;
+    let (link, _) = attach(&mut o, map)?;
+    Ok((o, link))
+}
+
+fn client() -> Result<Client, String> {
+    Client::open().map_err(|e| format!("open {}: errno {e}", fuse::DEV))
+}
+
+test!(fastpath_hit, needs: [FUSE]);
+fn fastpath_hit(ctx: &mut Ctx) -> TestResult {
+    let (_obj, _link) = attached(ctx, "fuse_cache", "cache")?;
+    let daemon = Daemon::start("cache", Mode::Serve)?;
+    let c = client()?;
+    let attr = (DAEMON_DATA.len() as u64, DAEMON_MODE);
+    ensure_eq("getattr, first", c.getattr("cache", DAEMON_NODE), Ok(attr))?;
+    ensure_eq("requests the daemon saw", daemon.seen(), 1)?;
+    ensure_eq("getattr, cached", c.getattr("cache", DAEMON_NODE), Ok(attr))?;
+    ensure_eq("requests the daemon saw", daemon.seen(), 1)?;
+    let data = Ok(DAEMON_DATA.to_vec());
+    ensure_eq(
+        "read, first",
+        c.read("cache", DAEMON_NODE, 0, 64),
+        data.clone(),
+    )?;
+    ensure_eq("requests the daemon saw", daemon.seen(), 2)?;
+    ensure_eq("read, cached", c.read("cache", DAEMON_NODE, 0, 64), data)?;
+    ensure_eq("requests the daemon saw", daemon.seen(), 2)?;
+    daemon.stop()
+}
+
+test!(fastpath_miss_forwards, needs: [FUSE]);
+fn fastpath_miss_forwards(ctx: &mut Ctx) -> TestResult {
+    let (_obj, _link) = attached(ctx, "fuse_cache", "cache")?;
+    let daemon = Daemon::start("cache", Mode::Serve)?;
+    let c = client()?;
+    // Not cached: each goes to the daemon.
+    let attr = (DAEMON_DATA.len() as u64, DAEMON_MODE);
+    ensure_eq("getattr 101", c.getattr("cache", DAEMON_NODE + 1), Ok(attr))?;
+    ensure_eq("getattr 102", c.getattr("cache", DAEMON_NODE + 2), Ok(attr))?;
+    ensure_eq("requests the daemon saw", daemon.seen(), 2)?;
+    // No lookup prefilter: the daemon by default.
+    ensure_eq(
+        "lookup daemon",
+        c.lookup("cache", "daemon"),
+        Ok(DAEMON_NODE),
+    )?;
+    ensure_eq(
+        "lookup nothing",
+        c.lookup("cache", "nothing"),
+        Err(libc::ENOENT),
+    )?;
+    // Reads at an offset are not cached.
+    let tail = DAEMON_DATA[5..].to_vec();
+    ensure_eq(
+        "read at 5",
+        c.read("cache", DAEMON_NODE, 5, 64),
+        Ok(tail.clone()),
+    )?;
+    ensure_eq(
+        "read at 5, again",
+        c.read("cache", DAEMON_NODE, 5, 64),
+        Ok(tail),
+    )?;
+    ensure_eq("requests the daemon saw", daemon.seen(), 6)?;
+    daemon.stop()
+}
+
+test!(prefilter_errno, needs: [FUSE]);
+fn prefilter_errno(ctx: &mut Ctx) -> TestResult {
+    let (_obj, _link) = attached(ctx, "fuse_policy", "policy")?;
+    let c = client()?;
+    ensure_eq(
+        "lookup secret",
+        c.lookup("policy", "secret"),
+        Err(libc::EACCES),
+    )?;
+    ensure_eq(
+        "write",
+        c.write("policy", HELLO_NODE, 0, b"x"),
+        Err(libc::EROFS),
+    )?;
+    // The module stays usable, and the backing store unchanged.
+    ensure_eq("lookup hello", c.lookup("policy", "hello"), Ok(HELLO_NODE))?;
+    ensure_eq(
+        "read hello",
+        c.read("policy", HELLO_NODE, 0, 5),
+        Ok(b"hello".to_vec()),
+    )
+}
+
+test!(postfilter_rewrites, needs: [FUSE]);
+fn postfilter_rewrites(ctx: &mut Ctx) -> TestResult {
+    let (_obj, _link) = attached(ctx, "fuse_policy", "policy")?;
+    let c = client()?;
+    // The backing store says 0100644; the postfilter clears the write bits.
+    ensure_eq(
+        "getattr hello",
+        c.getattr("policy", HELLO_NODE),
+        Ok((HELLO_DATA.len() as u64, HELLO_MODE & !0o222)),
+    )?;
+    // A daemon's reply goes through the postfilter too.
+    let daemon = Daemon::start("policy", Mode::Serve)?;
+    ensure_eq(
+        "getattr of the daemon's node",
+        c.getattr("policy", DAEMON_NODE),
+        Ok((DAEMON_DATA.len() as u64, DAEMON_MODE & !0o222)),
+    )?;
+    ensure_eq("requests the daemon saw", daemon.seen(), 1)?;
+    daemon.stop()
+}
+
+test!(backing_continue, needs: [FUSE]);
+fn backing_continue(ctx: &mut Ctx) -> TestResult {
+    let (_obj, _link) = attached(ctx, "fuse_policy", "policy")?;
+    let c = client()?;
+    // No daemon at all: the backing store answers in the kernel.
+    ensure_eq("lookup hello", c.lookup("policy", "hello"), Ok(HELLO_NODE))?;
+    ensure_eq(
+        "lookup nothing",
+        c.lookup("policy", "nothing"),
+        Err(libc::ENOENT),
+    )?;
+    // The prefilter rewrites the read's size to 8 bytes.
+    let got = c.read("policy", HELLO_NODE, 0, 64);
+    ensure_eq("read 64 at 0", got, Ok(HELLO_DATA[..8].to_vec()))?;
+    let got = c.read("policy", HELLO_NODE, 6, 4);
+    ensure_eq("read 4 at 6", got, Ok(HELLO_DATA[6..10].to_vec()))?;
+    // What the policy sends to the daemon fails without one.
+    ensure_eq(
+        "lookup daemon",
+        c.lookup("policy", "daemon"),
+        Err(libc::ENOTCONN),
+    )
+}
+
+/// Runs `n` getattrs of the daemon's nodes on `conn`, each on its own thread; their answers
+/// arrive on the returned channel.
+fn callers(conn: &'static str, n: u64) -> mpsc::Receiver<Result<(u64, u32), i32>> {
+    let (tx, rx) = mpsc::channel();
+    for i in 0..n {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let r = Client::open().and_then(|c| c.getattr(conn, DAEMON_NODE + i));
+            let _ = tx.send(r);
+        });
+    }
+    rx
+}
+
+/// The `n` answers of `rx`, each within [`ANSWER_TIMEOUT`].
+fn answers<T>(rx: &mpsc::Receiver<T>, n: usize) -> Result<Vec<T>, String> {
+    (0..n)
+        .map(|i| {
+            rx.recv_timeout(ANSWER_TIMEOUT)
+                .map_err(|_| format!("caller {i} hangs"))
+        })
+        .collect()
+}
+
+test!(daemon_death_errors, needs: [FUSE]);
+fn daemon_death_errors(ctx: &mut Ctx) -> TestResult {
+    // The daemon: a process that reads requests and never answers.
+    let mut daemon = KillOnDrop(
+        ctx.child("fuse-hold")?
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("spawn: {e}"))?,
+    );
+    let mut out = BufReader::new(daemon.0.stdout.take().ok_or("no stdout")?);
+    let mut line = String::new();
+    out.read_line(&mut line).map_err(|e| e.to_string())?;
+    ensure_eq("the daemon's first line", line.trim(), "ready")?;
+    let rx = callers("death", 3);
+    for i in 0..3 {
+        line.clear();
+        out.read_line(&mut line).map_err(|e| e.to_string())?;
+        ensure(line.starts_with("read "), || {
+            format!("request {i}: the daemon said {line:?}")
+        })?;
+    }
+    // It dies with three requests read and unanswered: each caller gets ENOTCONN.
+    daemon.0.kill().map_err(|e| e.to_string())?;
+    let _ = daemon.0.wait();
+    for r in answers(&rx, 3)? {
+        ensure_eq("a caller's answer", r, Err(libc::ENOTCONN))?;
+    }
+    let c = client()?;
+    ensure_eq(
+        "getattr without a daemon",
+        c.getattr("death", DAEMON_NODE),
+        Err(libc::ENOTCONN),
+    )?;
+    // The name is free again, and a new daemon serves it.
+    let d = Daemon::start("death", Mode::Serve)?;
+    ensure_eq(
+        "getattr, new daemon",
+        c.getattr("death", DAEMON_NODE),
+        Ok((DAEMON_DATA.len() as u64, DAEMON_MODE)),
+    )?;
+    d.stop()
+}
+
+test!(detach_inflight, needs: [FUSE]);
+fn detach_inflight(ctx: &mut Ctx) -> TestResult {
+    let (obj, link) = attached(ctx, "fuse_cache", "cache")?;
+    let mut daemon = Daemon::start("cache", Mode::Gated)?;
+    let read = daemon.read.take().ok_or("no read channel")?;
+    let rx = callers("cache", 1);
+    let unique = read
+        .recv_timeout(ANSWER_TIMEOUT)
+        .map_err(|_| "the request did not reach the daemon")?;
+    ensure(unique > 0, || "unique id 0".into())?;
+    // Detach while the request waits for the daemon: this must not wait for it.
+    link.detach().map_err(|e| format!("detach: {e}"))?;
+    drop(link);
+    daemon.open_gate();
+    let got = answers(&rx, 1)?.remove(0);
+    ensure_eq(
+        "the answer",
+        got,
+        Ok((DAEMON_DATA.len() as u64, DAEMON_MODE)),
+    )?;
+    // The postfilter of the detached instance ran, safely, and filled the cache.
+    let attrs = obj
+        .maps()
+        .find(|m| m.name() == "attrs")
+        .ok_or("no map attrs")?;
+    let cached = attrs
+        .lookup(&DAEMON_NODE.to_ne_bytes(), MapFlags::ANY)
+        .map_err(|e| e.to_string())?;
+    ensure(cached.is_some(), || "the postfilter did not run".into())?;
+    // A new instance can bind the connection.
+    let (_obj2, _link2) = attached(ctx, "fuse_cache", "cache")?;
+    daemon.open_gate();
+    daemon.stop()
+}
+
+test!(concurrent_callers, needs: [FUSE]);
+fn concurrent_callers(ctx: &mut Ctx) -> TestResult {
+    let (_cache, _l1) = attached(ctx, "fuse_cache", "cache")?;
+    let (_policy, _l2) = attached(ctx, "fuse_policy", "policy")?;
+    let daemon = Daemon::start("cache", Mode::Serve)?;
+    let rounds = if ctx.full { 1000 } else { 100 };
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4u64)
+            .map(|t| {
+                s.spawn(move || -> Result<(), String> {
+                    let c = client()?;
+                    let attr = (DAEMON_DATA.len() as u64, DAEMON_MODE);
+                    for i in 0..rounds {
+                        let node = DAEMON_NODE + (i + t) % 5;
+                        ensure_eq("getattr", c.getattr("cache", node), Ok(attr))?;
+                        let data = c.read("cache", DAEMON_NODE, 0, 64);
+                        ensure_eq("read", data, Ok(DAEMON_DATA.to_vec()))?;
+                        ensure_eq("lookup", c.lookup("cache", "daemon"), Ok(DAEMON_NODE))?;
+                        let back = c.read("policy", HELLO_NODE, 0, 64);
+                        ensure_eq("backing read", back, Ok(HELLO_DATA[..8].to_vec()))?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().map_err(|_| "a caller panicked".to_string())?)
+    })?;
+    println!(
+        "# 4 callers x {rounds} rounds; the daemon saw {} requests",
+        daemon.seen()
+    );
+    daemon.stop()
+}
+
+test!(queue_full, needs: [FUSE]);
+fn queue_full(_ctx: &mut Ctx) -> TestResult {
+    let max = fuse::RSO_FUSE_QUEUE_MAX as usize;
+    // The test is the daemon: it reads every request, then answers none for a while.
+    let d = DaemonFile::mount("queue").map_err(|e| format!("mount: errno {e}"))?;
+    let rx = callers("queue", max as u64);
+    let mut held = Vec::new();
+    for _ in 0..max {
+        held.push(d.read_req().map_err(|e| format!("read_req: errno {e}"))?);
+    }
+    let c = client()?;
+    ensure_eq(
+        "one request more",
+        c.getattr("queue", DAEMON_NODE),
+        Err(libc::EAGAIN),
+    )?;
+    for q in &held {
+        d.reply(&mut fuse::serve(q))
+            .map_err(|e| format!("reply: errno {e}"))?;
+    }
+    for r in answers(&rx, max)? {
+        ensure_eq(
+            "a caller's answer",
+            r,
+            Ok((DAEMON_DATA.len() as u64, DAEMON_MODE)),
+        )?;
+    }
+    // Room again.
+    let rx = callers("queue", 1);
+    let q = d.read_req().map_err(|e| format!("read_req: errno {e}"))?;
+    d.reply(&mut fuse::serve(&q))
+        .map_err(|e| format!("reply: errno {e}"))?;
+    ensure_eq(
+        "after the queue drained",
+        answers(&rx, 1)?.remove(0).is_ok(),
+        true,
+    )
+}
+
+test!(bad_daemon_reply, needs: [FUSE]);
+fn bad_daemon_reply(_ctx: &mut Ctx) -> TestResult {
+    let c = client()?;
+    let daemon = Daemon::start("bad", Mode::Malformed)?;
+    // A reply with more data than the read asked for: the request fails with EIO.
+    ensure_eq("read", c.read("bad", DAEMON_NODE, 0, 8), Err(libc::EIO))?;
+    daemon.stop()?;
+    // A reply to no request, and one with a positive error.
+    let d = DaemonFile::mount("bad").map_err(|e| format!("mount: errno {e}"))?;
+    let mut stray = fuse::rso_fuse_dreply {
+        unique: 12345,
+        ..Default::default()
+    };
+    ensure_eq(
+        "a reply to no request",
+        d.reply(&mut stray),
+        Err(libc::ENOENT),
+    )?;
+    let rx = callers("bad", 1);
+    let q = d.read_req().map_err(|e| format!("read_req: errno {e}"))?;
+    let mut r = fuse::serve(&q);
+    r.error = 5;
+    ensure_eq("a positive error", d.reply(&mut r), Err(libc::EINVAL))?;
+    ensure_eq("its caller", answers(&rx, 1)?.remove(0), Err(libc::EIO))?;
+    // The module, and the connection, stay usable.
+    let rx = callers("bad", 1);
+    let q = d.read_req().map_err(|e| format!("read_req: errno {e}"))?;
+    d.reply(&mut fuse::serve(&q))
+        .map_err(|e| format!("reply: errno {e}"))?;
+    ensure_eq(
+        "a good reply",
+        answers(&rx, 1)?.remove(0),
+        Ok((DAEMON_DATA.len() as u64, DAEMON_MODE)),
+    )
+}
+
+test!(fuse_bad_input, needs: [FUSE]);
+/// Bad requests, bad map values and a second instance for a bound connection: each refused with
+/// a clear errno, and nothing lost.
+fn fuse_bad_input(ctx: &mut Ctx) -> TestResult {
+    let c = client()?;
+    let (_obj, _link) = attached(ctx, "fuse_policy", "policy")?;
+    let long = "n".repeat(fuse::RSO_FUSE_NAME_MAX as usize + 1);
+    let cases: [(&str, Result<fuse::Answer, i32>); 5] = [
+        ("opcode 0", c.request("policy", 0, 1, "", 0, Err(0))),
+        ("opcode 99", c.request("policy", 99, 1, "", 0, Err(0))),
+        (
+            "a name too long",
+            c.request("policy", fuse::RSO_FUSE_LOOKUP, 1, &long, 0, Err(0)),
+        ),
+        (
+            "a read too big",
+            c.request("policy", fuse::RSO_FUSE_READ, 2, "", 0, Err(257)),
+        ),
+        (
+            "no connection name",
+            c.request("", fuse::RSO_FUSE_LOOKUP, 1, "hello", 0, Err(0)),
+        ),
+    ];
+    for (what, got) in cases {
+        ensure_eq(what, got.map(drop), Err(libc::EINVAL))?;
+    }
+    // A connection name that fills its 16 bytes has no NUL.
+    let full = "c".repeat(fuse::RSO_FUSE_CONN_MAX as usize);
+    ensure_eq(
+        "a name without NUL",
+        c.lookup(&full, "hello").map(drop),
+        Err(libc::EINVAL),
+    )?;
+    // An instance whose conn is empty, or not NUL-terminated, is refused (init_member).
+    let conn = std::mem::offset_of!(fuse::fuse_ops, conn);
+    let path = ctx.obj("fuse_policy");
+    for (what, bytes) in [("empty", vec![0u8; 16]), ("unterminated", vec![b'x'; 16])] {
+        let got = attach_with_bytes(&path, "policy", conn, &bytes)?;
+        ensure(got.is_err(), || {
+            format!("an instance with an {what} conn was attached")
+        })?;
+    }
+    // A second instance for a bound connection: EEXIST, and the first stays bound.
+    let got = attach_with_bytes(&path, "policy", conn, b"policy\0")?;
+    match got {
+        Ok(_) => return Err("a second instance bound \"policy\"".into()),
+        Err(e) => ensure(e.contains("File exists"), || {
+            format!("want EEXIST, got: {e}")
+        })?,
+    }
+    ensure_eq(
+        "lookup secret",
+        c.lookup("policy", "secret"),
+        Err(libc::EACCES),
+    )?;
+    ensure_eq("lookup hello", c.lookup("policy", "hello"), Ok(HELLO_NODE))
+}
