@@ -19,6 +19,8 @@
 #                     use): a table, build/bench/bench.{json,csv,png,md}
 #   KERNEL=gcc        (any of the above) use the gcc test kernel, which has no
 #                     KASAN but boots in seconds; the default is KERNEL=kasan
+#                     (KERNEL=bench, make bench's, has no kmemleak, which
+#                     make check needs)
 #
 #   make [modules]    build the modules against KDIR
 #   make clippy       build the modules with CLIPPY=1, warnings as errors
@@ -190,14 +192,20 @@ check run fuse-demo: kernel
 # "N passed, N failed" closes the run. L=1 lists the tests instead (no VM).
 # SEED=N replays the seeded tests (bad input, kills) of an earlier run.
 RUNNER_ARGS = --top $(CURDIR) --build $(BUILD) --bpftool $(TOOLS)/bpftool/bpftool \
-	--python $(RSO_PYTHON) $(if $(RSO_OWN_KERNEL),--kernel $(KERNEL)) $(if $(SEED),--seed $(SEED))
+	$(if $(RSO_OWN_KERNEL),--kernel $(KERNEL)) $(if $(SEED),--seed $(SEED))
 ifeq ($(L),1)
 vm-check: selftests
 	@$(RUNNER) $(RUNNER_ARGS) list $(if $(T),-t '$(T)')
 else
+# bench_smoke writes build/smoke/bench.json (the VM may write there); the plot
+# is drawn from it here, on the host, as make bench draws it.
 vm-check: fmtcheck clippy compile-fail selftests
+	@rm -rf $(BUILD)/smoke && mkdir -p $(BUILD)/smoke
 	@echo "vm: booting the kernel; the selftests print KTAP" >&2
-	scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) check $(if $(T),-t '$(T)')
+	RSO_VM_RWDIR=$(BUILD)/smoke scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) check $(if $(T),-t '$(T)')
+	@if [ -f $(BUILD)/smoke/bench.json ]; then \
+		$(RSO_PYTHON) scripts/plot_bench.py $(BUILD)/smoke/bench.json && \
+		test -s $(BUILD)/smoke/bench.png && test -s $(BUILD)/smoke/bench.csv; fi
 endif
 
 # make stress: the stress tests at full scale (make check runs them bounded),

@@ -413,25 +413,20 @@ def gen_rust(ty, members, call_structs, plain_structs=()):
         "    }",
         "}",
     ]
-    for name in plain_structs:
-        out += [
+    def bytes_impls(name):
+        return [
             "",
             f"// SAFETY: rust/rsogen.py checked that `{name}` holds only integers and arrays and",
             "// structs of them, with no padding: every bit pattern is valid, and all bytes are",
             "// initialised.",
             f"unsafe impl kernel::transmute::FromBytes for {name} {{}}",
-            f"// SAFETY: As above.",
+            "// SAFETY: As above.",
             f"unsafe impl kernel::transmute::AsBytes for {name} {{}}",
         ]
+    for name in plain_structs:
+        out += bytes_impls(name)
     for name in call_structs:
-        out += [
-            "",
-            f"// SAFETY: rust/rsogen.py checked that `{name}` holds only integers and arrays and",
-            "// structs of them, with no padding: every bit pattern is valid, and all bytes are",
-            "// initialised.",
-            f"unsafe impl kernel::transmute::FromBytes for {name} {{}}",
-            f"// SAFETY: As above.",
-            f"unsafe impl kernel::transmute::AsBytes for {name} {{}}",
+        out += bytes_impls(name) + [
             "",
             f"impl crate::struct_ops::CallArg for {name} {{",
             "    fn request(&self) -> (u32, u32, u32) {",

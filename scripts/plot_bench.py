@@ -89,7 +89,8 @@ def main():
               f"host {host_cpu()}.\n")
         print("| section | figure | median | min | max | unit |")
         print("|---|---|---:|---:|---:|---|")
-        for f in figs:
+        order = list(dict.fromkeys(f["section"] for f in figs))
+        for f in sorted(figs, key=lambda f: order.index(f["section"])):
             print(f"| {f['section']} | {f['name']} | {f['median']:.3f} | {f['min']:.3f} | "
                   f"{f['max']:.3f} | {f['unit']} |")
     print(f"plot_bench: wrote {os.path.join(out, 'bench.png')} and bench.csv", file=sys.stderr)

@@ -7,7 +7,7 @@
 # guest sees the host's files) and return its exit status. Uses KVM when it
 # works and falls back to TCG (software emulation) when it does not; set
 # RSO_ACCEL=kvm|tcg to choose. The whole VM run is bounded by RSO_VM_TIMEOUT
-# seconds (default 1200): a VM that does not come back fails the run.
+# seconds (default 2400): a VM that does not come back fails the run.
 # RSO_VERBOSE=1 shows the guest's kernel console; RSO_VM_RWDIR=DIR lets the
 # guest write DIR (the guest sees the host's files read-only otherwise).
 set -uo pipefail
@@ -55,12 +55,12 @@ cmd="env RSO_VM_ACCEL=$acc $(printf '%q ' "$@")"
 boot="panic=-1 kasan_multi_shot hardlockup_all_cpu_backtrace=1 softlockup_all_cpu_backtrace=1 log_buf_len=16M"
 # Through a pipe: QEMU reopens its standard output and error (/proc/self/fd/1
 # and 2) as files, which truncates a log file the caller redirected them to.
-timeout "${RSO_VM_TIMEOUT:-1200}" vng --run "$kdir" --user root "${flags[@]}" \
+timeout "${RSO_VM_TIMEOUT:-2400}" vng --run "$kdir" --user root "${flags[@]}" \
 	--memory 2G --cpus 2 --append "root=/dev/root $boot" --exec "$cmd" </dev/null 2>&1 | cat
 rc=${PIPESTATUS[0]}
 case $rc in
 0) ;;
-124) say "vm: the VM did not come back within ${RSO_VM_TIMEOUT:-1200} s" ;;
+124) say "vm: the VM did not come back within ${RSO_VM_TIMEOUT:-2400} s" ;;
 *) say "vm: exit status $rc" ;;
 esac
 exit $rc

@@ -135,29 +135,39 @@ impl Results {
         });
     }
 
-    /// The table: one row per figure, median and spread (min..max) over the repetitions.
+    /// The sections, in the order they were first measured.
+    pub(crate) fn sections(&self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = Vec::new();
+        for f in &self.figures {
+            if !v.contains(&f.section) {
+                v.push(f.section);
+            }
+        }
+        v
+    }
+
+    /// The table: one row per figure, median and spread (min..max) over the repetitions, by
+    /// section.
     pub(crate) fn table(&self) -> String {
         let mut out = String::new();
-        let mut section = "";
-        for f in &self.figures {
-            if f.section != section {
-                section = f.section;
-                let _ = writeln!(out, "\n{section}");
-                let _ = writeln!(
-                    out,
-                    "  {:<40} {:>12} {:>12} {:>12}  unit",
-                    "figure", "median", "min", "max"
-                );
-            }
+        for section in self.sections() {
+            let _ = writeln!(out, "\n{section}");
             let _ = writeln!(
                 out,
-                "  {:<40} {:>12.3} {:>12.3} {:>12.3}  {}",
-                f.name,
-                f.median(),
-                f.min(),
-                f.max(),
-                f.unit
+                "  {:<40} {:>12} {:>12} {:>12}  unit",
+                "figure", "median", "min", "max"
             );
+            for f in self.figures.iter().filter(|f| f.section == section) {
+                let _ = writeln!(
+                    out,
+                    "  {:<40} {:>12.3} {:>12.3} {:>12.3}  {}",
+                    f.name,
+                    f.median(),
+                    f.min(),
+                    f.max(),
+                    f.unit
+                );
+            }
         }
         out
     }

@@ -26,8 +26,6 @@ pub(crate) struct Ctx {
     pub(crate) seed: u64,
     /// `make stress`: the stress tests at full scale, not the bounded version of `make check`.
     pub(crate) full: bool,
-    /// The Python with matplotlib that draws the benchmark's plot.
-    pub(crate) python: Option<PathBuf>,
     /// Module name to `.ko`, as `modules.order` lists them.
     modules: BTreeMap<String, PathBuf>,
 }
@@ -52,7 +50,6 @@ impl Ctx {
             kernel: None,
             seed: 0,
             full: false,
-            python: None,
             modules,
         }
     }

@@ -78,8 +78,8 @@ pub(crate) fn demo(ctx: &Ctx) -> Result<(), String> {
 pub(crate) fn fuse_demo(ctx: &Ctx) -> Result<(), String> {
     let step = |s: &str| println!("==> {s}");
     let show = |what: &str, r: Result<String, i32>| match r {
-        Ok(v) => println!("    {what:<34} {v}"),
-        Err(e) => println!("    {what:<34} error: {}", errno_name(e)),
+        Ok(v) => println!("    {what:<38} {v}"),
+        Err(e) => println!("    {what:<38} error: {}", errno_name(e)),
     };
     let ko = ctx.ko(FUSE)?;
     step(&format!("insmod {}", ko.display()));

@@ -47,7 +47,11 @@ const IOC_RW: u64 = 3;
 fn ioctl<T>(f: &File, dir: u64, nr: u8, v: &mut T) -> Result<(), i32> {
     let cmd = ioc(dir, RSO_FUSE_IOC_MAGIC as u8, nr, std::mem::size_of::<T>());
     // SAFETY: `v` is a struct of the size the ioctl number encodes, valid for reads and writes.
-    let r = unsafe { libc::ioctl(f.as_raw_fd(), cmd as _, v as *mut T) };
+    result(unsafe { libc::ioctl(f.as_raw_fd(), cmd as _, v as *mut T) })
+}
+
+/// `Ok` or the errno of an ioctl's return value `r`.
+fn result(r: i32) -> Result<(), i32> {
     if r < 0 {
         Err(std::io::Error::last_os_error()
             .raw_os_error()
@@ -191,14 +195,7 @@ impl DaemonFile {
     pub fn abort(&self) -> Result<(), i32> {
         let cmd = ioc(0, RSO_FUSE_IOC_MAGIC as u8, 6, 0);
         // SAFETY: An ioctl without an argument.
-        let r = unsafe { libc::ioctl(self.0.as_raw_fd(), cmd as _, 0) };
-        if r < 0 {
-            Err(std::io::Error::last_os_error()
-                .raw_os_error()
-                .unwrap_or(libc::EIO))
-        } else {
-            Ok(())
-        }
+        result(unsafe { libc::ioctl(self.0.as_raw_fd(), cmd as _, 0) })
     }
 }
 

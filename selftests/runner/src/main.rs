@@ -12,8 +12,6 @@
 //!
 //! `check` also takes `--kernel kasan|gcc` (which of our test kernels this is), `--seed N` (the
 //! seeded tests; default: the clock) and `--full` (`make stress`: full-scale stress tests).
-//! `--python PATH` is the Python with matplotlib that draws the benchmark's plot
-//! (`scripts/plot_bench.py`).
 //!
 //! Tests live in `tests/`, one file per subject, each registered where it is defined.
 
@@ -39,7 +37,7 @@ use std::path::PathBuf;
 fn usage() -> ! {
     eprintln!(
         "usage: rso-selftests --top DIR --build DIR [--bpftool PATH] \
-         [--kernel K] [--seed N] [--full] [--python PATH] \
+         [--kernel K] [--seed N] [--full] \
          (check [-t GLOB]... | list [-t GLOB]... | demo | fuse-demo | bench --out DIR)"
     );
     std::process::exit(2);
@@ -57,7 +55,7 @@ fn main() {
     let mut bpftool = PathBuf::from("bpftool");
     let mut filters = Vec::new();
     let (mut kernel, mut seed, mut full) = (None, None, false);
-    let (mut out, mut python) = (None, None);
+    let mut out = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--top" => top = args.next().map(PathBuf::from),
@@ -74,7 +72,6 @@ fn main() {
             "--seed" => seed = args.next().and_then(|s| s.parse().ok()).or_else(|| usage()),
             "--full" => full = true,
             "--out" => out = args.next().map(PathBuf::from),
-            "--python" => python = args.next().map(PathBuf::from),
             "check" | "list" | "demo" | "fuse-demo" | "bench" => cmd = Some(a),
             m if child::MODES.contains(&m) => cmd = Some(a),
             _ => usage(),
@@ -90,7 +87,6 @@ fn main() {
     let mut ctx = Ctx::new(top, build, bpftool);
     ctx.kernel = kernel;
     ctx.full = full;
-    ctx.python = python;
     ctx.seed = seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
