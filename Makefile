@@ -197,15 +197,9 @@ ifeq ($(L),1)
 vm-check: selftests
 	@$(RUNNER) $(RUNNER_ARGS) list $(if $(T),-t '$(T)')
 else
-# bench_smoke writes build/smoke/bench.json (the VM may write there); the plot
-# is drawn from it here, on the host, as make bench draws it.
 vm-check: fmtcheck clippy compile-fail selftests
-	@rm -rf $(BUILD)/smoke && mkdir -p $(BUILD)/smoke
 	@echo "vm: booting the kernel; the selftests print KTAP" >&2
-	RSO_VM_RWDIR=$(BUILD)/smoke scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) check $(if $(T),-t '$(T)')
-	@if [ -f $(BUILD)/smoke/bench.json ]; then \
-		$(RSO_PYTHON) scripts/plot_bench.py $(BUILD)/smoke/bench.json && \
-		test -s $(BUILD)/smoke/bench.png && test -s $(BUILD)/smoke/bench.csv; fi
+	scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) check $(if $(T),-t '$(T)')
 endif
 
 # make stress: the stress tests at full scale (make check runs them bounded),
