@@ -123,9 +123,105 @@ struct Binding {
     links: usize,
 }
 
+/// The binding table: names hashed into buckets, at most one binding per bucket on average, so
+/// that a lookup costs the same with 1 or 10,000 bound connections.
+///
+/// # Invariants
+///
+/// `buckets.len()` is 0 or a power of two, every binding is in the bucket its name hashes to,
+/// no name is bound twice, and `len` is the number of bindings.
+struct Bindings {
+    buckets: KVec<KVec<Binding>>,
+    len: usize,
+}
+
+impl Bindings {
+    const fn new() -> Self {
+        Self {
+            buckets: KVec::new(),
+            len: 0,
+        }
+    }
+
+    /// FNV-1a of the name.
+    fn hash(conn: &ConnName) -> usize {
+        conn.iter().fold(0x811c_9dc5u32, |h, &b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        }) as usize
+    }
+
+    /// The index of the bucket `conn` belongs in, with `n` buckets (a power of two).
+    fn slot(conn: &ConnName, n: usize) -> usize {
+        Self::hash(conn) & n.wrapping_sub(1)
+    }
+
+    fn get(&self, conn: &ConnName) -> Option<&Binding> {
+        let bucket = self.buckets.get(Self::slot(conn, self.buckets.len()))?;
+        bucket.iter().find(|b| b.conn == *conn)
+    }
+
+    fn get_mut(&mut self, conn: &ConnName) -> Option<&mut Binding> {
+        let slot = Self::slot(conn, self.buckets.len());
+        let bucket = self.buckets.get_mut(slot)?;
+        bucket.iter_mut().find(|b| b.conn == *conn)
+    }
+
+    /// Binds `b.conn`, which the caller found unbound. On error nothing changed.
+    fn insert(&mut self, b: Binding) -> Result {
+        if self.len >= self.buckets.len() {
+            self.grow()?;
+        }
+        let slot = Self::slot(&b.conn, self.buckets.len());
+        self.buckets
+            .get_mut(slot)
+            .ok_or(ENOMEM)?
+            .push(b, GFP_KERNEL)?;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Unbinds `conn`, if bound.
+    fn remove(&mut self, conn: &ConnName) {
+        let slot = Self::slot(conn, self.buckets.len());
+        if let Some(bucket) = self.buckets.get_mut(slot) {
+            if let Some(i) = bucket.iter().position(|b| b.conn == *conn) {
+                if bucket.remove(i).is_ok() {
+                    self.len -= 1;
+                }
+            }
+        }
+    }
+
+    /// Doubles the buckets. Every allocation is made before the first binding moves, so on
+    /// error nothing changed.
+    fn grow(&mut self) -> Result {
+        let n = (self.buckets.len() * 2).max(16);
+        let mut counts = KVec::from_elem(0usize, n, GFP_KERNEL)?;
+        for b in self.buckets.iter().flat_map(|bucket| bucket.iter()) {
+            if let Some(c) = counts.get_mut(Self::slot(&b.conn, n)) {
+                *c += 1;
+            }
+        }
+        let mut buckets = KVec::with_capacity(n, GFP_KERNEL)?;
+        for &c in counts.iter() {
+            buckets.push(KVec::with_capacity(c, GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        for old in self.buckets.iter_mut() {
+            for b in old.drain_all() {
+                if let Some(bucket) = buckets.get_mut(Self::slot(&b.conn, n)) {
+                    // Cannot fail: the bucket was given room for every binding that hashes to it.
+                    let _ = bucket.push_within_capacity(b);
+                }
+            }
+        }
+        self.buckets = buckets;
+        Ok(())
+    }
+}
+
 global_lock! {
     // SAFETY: Initialised in the module's init, before the type is registered.
-    unsafe(uninit) static BINDINGS: Mutex<KVec<Binding>> = KVec::new();
+    unsafe(uninit) static BINDINGS: Mutex<Bindings> = Bindings::new();
 }
 
 global_lock! {
@@ -151,11 +247,8 @@ fn conn_name(raw: &[kernel::ffi::c_char; CONN_MAX]) -> Result<ConnName> {
 
 /// The instance bound to `conn`, with a reference that keeps it alive.
 fn lookup(conn: &ConnName) -> Option<InstanceRef<FuseOps>> {
-    let id = {
-        let bindings = BINDINGS.lock();
-        let i = bindings.binary_search_by(|b| b.conn.cmp(conn)).ok()?;
-        bindings[i].id
-    };
+    // The guard is dropped at the end of the statement: the registry is not read under it.
+    let id = BINDINGS.lock().get(conn)?.id;
     FUSE.get(id)
 }
 
@@ -179,21 +272,17 @@ impl StructOps for FuseOps {
     fn reg(inst: &Instance<Self>, _link: Option<&Link>) -> Result {
         let conn = conn_name(&inst.data().conn)?;
         let mut bindings = BINDINGS.lock();
-        match bindings.binary_search_by(|b| b.conn.cmp(&conn)) {
-            Ok(i) if bindings[i].id == inst.id() => bindings[i].links += 1,
-            Ok(_) => {
+        match bindings.get_mut(&conn) {
+            Some(b) if b.id == inst.id() => b.links += 1,
+            Some(_) => {
                 pr_warn!("fuse_ops: the connection is bound to another instance\n");
                 return Err(EEXIST);
             }
-            Err(i) => {
-                bindings.reserve(1, GFP_KERNEL)?;
-                let b = Binding {
-                    conn,
-                    id: inst.id(),
-                    links: 1,
-                };
-                bindings.insert_within_capacity(i, b).map_err(|_| ENOMEM)?;
-            }
+            None => bindings.insert(Binding {
+                conn,
+                id: inst.id(),
+                links: 1,
+            })?,
         }
         Ok(())
     }
@@ -203,11 +292,11 @@ impl StructOps for FuseOps {
             return;
         };
         let mut bindings = BINDINGS.lock();
-        if let Ok(i) = bindings.binary_search_by(|b| b.conn.cmp(&conn)) {
-            if bindings[i].id == inst.id() {
-                bindings[i].links -= 1;
-                if bindings[i].links == 0 {
-                    let _ = bindings.remove(i);
+        if let Some(b) = bindings.get_mut(&conn) {
+            if b.id == inst.id() {
+                b.links -= 1;
+                if b.links == 0 {
+                    bindings.remove(&conn);
                 }
             }
         }
@@ -219,13 +308,11 @@ impl StructOps for FuseOps {
         }
         let conn = conn_name(&new.data().conn)?;
         let mut bindings = BINDINGS.lock();
-        let i = bindings
-            .binary_search_by(|b| b.conn.cmp(&conn))
-            .map_err(|_| ENOENT)?;
-        if bindings[i].links != 1 {
+        let b = bindings.get_mut(&conn).ok_or(ENOENT)?;
+        if b.links != 1 {
             return Err(EBUSY);
         }
-        bindings[i].id = new.id();
+        b.id = new.id();
         Ok(())
     }
 }

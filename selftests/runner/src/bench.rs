@@ -484,19 +484,22 @@ fn lookups(p: &Params, r: &mut Results, bench_obj: &Object) -> Result<(), String
         }
         r.push("lookup", format!("{n} instances"), "ns/lookup", v);
     }
-    let first = r
-        .figures
-        .iter()
-        .find(|f| f.section == "lookup")
-        .map(Figure::median);
-    let last = r
-        .figures
-        .iter()
-        .rev()
-        .find(|f| f.section == "lookup")
-        .map(Figure::median);
-    if let (Some(a), Some(b)) = (first, last) {
-        r.push("ratios", "lookup largest/smallest".into(), "x", vec![b / a]);
+    // Repetition k at the most instances against repetition k at the fewest: the sizes cannot
+    // be measured side by side, but the ratio still gets a spread.
+    let mut lookup = r.figures.iter().filter(|f| f.section == "lookup");
+    let ratios: Option<Vec<f64>> = match (lookup.next(), lookup.next_back()) {
+        (Some(first), Some(last)) => Some(
+            first
+                .values
+                .iter()
+                .zip(&last.values)
+                .map(|(a, b)| b / a)
+                .collect(),
+        ),
+        _ => None,
+    };
+    if let Some(v) = ratios {
+        r.push("ratios", "lookup largest/smallest".into(), "x", v);
     }
     Ok(())
 }
