@@ -19,6 +19,24 @@ pub trait CallStruct: Default {
     fn reply(&self) -> (i64, u32);
 }
 
+/// Includes bindgen's view of a header (`build.rs` writes `$OUT_DIR/<file>`) as `mod uapi`, and
+/// re-exports it.
+macro_rules! uapi {
+    ($file:literal) => {
+        #[allow(
+            dead_code,
+            non_camel_case_types,
+            non_snake_case,
+            reason = "bindgen's view of the whole header, of which each client uses a part"
+        )]
+        mod uapi {
+            include!(concat!(env!("OUT_DIR"), "/", $file));
+        }
+        pub use uapi::*;
+    };
+}
+pub(crate) use uapi;
+
 /// Implements [`CallStruct`] for bindgen's request structs.
 macro_rules! call_struct {
     ($($t:ty),*) => {

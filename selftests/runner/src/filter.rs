@@ -2,16 +2,7 @@
 
 //! Userspace side of `/dev/rso_filter` (see `samples/filter/filter_ops.h`).
 
-#[allow(
-    dead_code,
-    non_camel_case_types,
-    non_snake_case,
-    reason = "bindgen's view of the whole header, of which each client uses a part"
-)]
-mod uapi {
-    include!(concat!(env!("OUT_DIR"), "/filter_ops_uapi.rs"));
-}
-pub use uapi::*;
+crate::dev::uapi!("filter_ops_uapi.rs");
 
 crate::dev::call_struct!(rso_filter_call);
 

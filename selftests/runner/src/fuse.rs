@@ -3,16 +3,7 @@
 //! Userspace side of `rso_fuse` (see `samples/fuse/fuse_ops.h`): a client of `/dev/rso_fuse`
 //! and a daemon on `/dev/rso_fuse_daemon`, which serves a small file system of its own.
 
-#[allow(
-    dead_code,
-    non_camel_case_types,
-    non_snake_case,
-    reason = "bindgen's view of the whole header, of which each client uses a part"
-)]
-mod uapi {
-    include!(concat!(env!("OUT_DIR"), "/fuse_ops_uapi.rs"));
-}
-pub use uapi::*;
+crate::dev::uapi!("fuse_ops_uapi.rs");
 
 use crate::dev::ioc;
 use std::{

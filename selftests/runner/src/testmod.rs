@@ -2,16 +2,7 @@
 
 //! Userspace side of `/dev/rso_testmod` (see `selftests/testmod/testmod_ops.h`).
 
-#[allow(
-    dead_code,
-    non_camel_case_types,
-    non_snake_case,
-    reason = "bindgen's view of the whole header, of which each client uses a part"
-)]
-mod uapi {
-    include!(concat!(env!("OUT_DIR"), "/testmod_ops_uapi.rs"));
-}
-pub use uapi::*;
+crate::dev::uapi!("testmod_ops_uapi.rs");
 
 crate::dev::call_struct!(rso_testmod_call);
 
