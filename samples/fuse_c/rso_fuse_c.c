@@ -6,7 +6,9 @@
  * /dev/rso_fuse_c runs the same in-kernel call loops as /dev/rso_fuse
  * (RSO_FUSE_IOC_BENCH), plus the floors: a direct and an indirect call of a
  * native function. It is the baseline `make bench` measures the Rust layer
- * against; it has no request path.
+ * against; it has no request path, and registers no btf_struct_access, so
+ * programs may read the filter ops' arguments but not write them. Only the
+ * bench ops are compared.
  */
 #include <linux/bpf.h>
 #include <linux/bpf_verifier.h>
