@@ -117,6 +117,7 @@ type ConnName = [u8; CONN_MAX];
 
 /// One binding: a connection name, the map id of the instance bound to it, and the number of
 /// attachments (links) of that instance.
+#[derive(Clone, Copy)]
 struct Binding {
     conn: ConnName,
     id: u32,
@@ -166,7 +167,8 @@ impl Bindings {
         bucket.iter_mut().find(|b| b.conn == *conn)
     }
 
-    /// Binds `b.conn`, which the caller found unbound. On error nothing changed.
+    /// Binds `b.conn`, which the caller found unbound. On error no binding changed (the table
+    /// may have grown).
     fn insert(&mut self, b: Binding) -> Result {
         if self.len >= self.buckets.len() {
             self.grow()?;
@@ -192,27 +194,18 @@ impl Bindings {
         }
     }
 
-    /// Doubles the buckets. Every allocation is made before the first binding moves, so on
-    /// error nothing changed.
+    /// Doubles the buckets. The bindings are copied into the new table, which replaces the old
+    /// one only when every copy is in place, so on error nothing changed.
     fn grow(&mut self) -> Result {
-        let n = (self.buckets.len() * 2).max(16);
-        let mut counts = KVec::from_elem(0usize, n, GFP_KERNEL)?;
-        for b in self.buckets.iter().flat_map(|bucket| bucket.iter()) {
-            if let Some(c) = counts.get_mut(Self::slot(&b.conn, n)) {
-                *c += 1;
-            }
-        }
+        let n = self.buckets.len().checked_mul(2).ok_or(ENOMEM)?.max(16);
         let mut buckets = KVec::with_capacity(n, GFP_KERNEL)?;
-        for &c in counts.iter() {
-            buckets.push(KVec::with_capacity(c, GFP_KERNEL)?, GFP_KERNEL)?;
+        for _ in 0..n {
+            buckets.push(KVec::new(), GFP_KERNEL)?;
         }
-        for old in self.buckets.iter_mut() {
-            for b in old.drain_all() {
-                if let Some(bucket) = buckets.get_mut(Self::slot(&b.conn, n)) {
-                    // Cannot fail: the bucket was given room for every binding that hashes to it.
-                    let _ = bucket.push_within_capacity(b);
-                }
-            }
+        for &b in self.buckets.iter().flat_map(|bucket| bucket.iter()) {
+            let bucket: &mut KVec<Binding> =
+                buckets.get_mut(Self::slot(&b.conn, n)).ok_or(ENOMEM)?;
+            bucket.push(b, GFP_KERNEL)?;
         }
         self.buckets = buckets;
         Ok(())
