@@ -129,7 +129,12 @@ local_source_tree() {
 		return
 	fi
 	dir=$(ls -d "$cache"/src/${pkg}_* 2>/dev/null | sort -V | tail -n1 || true)
-	[ -n "$dir" ] && [ -f "$dir/.rso-unpacked" ] && printf '%s\n' "$dir/linux"
+	[ -n "$dir" ] && [ -f "$dir/.rso-unpacked" ] || return 0
+	if [ -z "$(kernel_patches)" ]; then
+		printf '%s\n' "$dir/linux"
+	elif [ -f "$dir/linux-p$(patches_sum)/.rso-patched" ]; then
+		printf '%s\n' "$dir/linux-p$(patches_sum)"
+	fi
 	return 0
 }
 
@@ -138,8 +143,52 @@ source_tree() {
 		[ -f "$KSRC/Makefile" ] || die "KSRC=$KSRC is not a kernel source tree"
 		printf '%s\n' "$(cd "$KSRC" && pwd)"
 	else
-		fetch_debian_source
+		patched_tree "$(fetch_debian_source)"
 	fi
+}
+
+# The kernel patches we carry (kernel/patches/<subsystem>/*.patch, in
+# upstream form; kernel/patches/bpftool is bpftool's, see build_tools),
+# applied in order to our own test kernels. A user's KSRC or KDIR is used as
+# it is.
+kernel_patches() {
+	local d
+	for d in "$top"/kernel/patches/*/; do
+		[ "$(basename "$d")" = bpftool ] && continue
+		ls "$d"*.patch 2>/dev/null
+	done
+}
+
+# What the patches change (their diffs, not their commit messages): the key
+# of the patched tree, and so of the kernel build.
+patches_sum() {
+	local p
+	for p in $(kernel_patches); do sed -n '/^diff --git/,$p' "$p"; done | sha256sum | cut -c1-12
+}
+
+# The fetched source with the patches applied, in a tree of its own beside it
+# (hard links, except for the files the patches touch); made once.
+patched_tree() {
+	local src=$1 dir tmp p f
+	[ -n "$(kernel_patches)" ] || { printf '%s\n' "$src"; return; }
+	dir="$src-p$(patches_sum)"
+	if [ -f "$dir/.rso-patched" ]; then
+		printf '%s\n' "$dir"
+		return
+	fi
+	tmp="$dir.tmp"
+	rm -rf "$tmp"
+	cp -al "$src" "$tmp"
+	for p in $(kernel_patches); do
+		say "kernel: applying ${p#"$top"/}"
+		for f in $(sed -n 's|^+++ b/||p' "$p"); do
+			[ -e "$tmp/$f" ] && cp --remove-destination "$src/$f" "$tmp/$f"
+		done
+		patch -s -p1 -d "$tmp" <"$p" || die "cannot apply $p to $src"
+	done
+	touch "$tmp/.rso-patched"
+	mv "$tmp" "$dir"
+	printf '%s\n' "$dir"
 }
 
 build_key() {
