@@ -22,6 +22,7 @@
 #include <linux/btf.h>
 #include <linux/btf_ids.h>
 #include <linux/compiler.h>
+#include <linux/slab.h>
 
 /*
  * The stub table and the registration of `type`. The registration goes
@@ -92,6 +93,111 @@
 			return err;					\
 		return register_btf_kfunc_id_set(BPF_PROG_TYPE_SYSCALL,	\
 						 &rso_##name##_kfunc_set);	\
+	}
+
+/*
+ * The kfuncs a type's header declares with __rso_kfunc (rust/rso_tags.h).
+ * The generated C part defines one __bpf_kfunc forwarder per kfunc, to its
+ * Rust body, then:
+ *
+ *	RSO_OPS_KFUNCS(foo_ops,
+ *		BTF_ID_FLAGS(func, bpf_foo_name));
+ *
+ * which defines rso_<type>_register_kfuncs(), called once from the module's
+ * init (OpsKfuncs::register_kfuncs(), rust/struct_ops/kfunc.rs), and
+ * rso_<type>_dynptr_read() and rso_<type>_dynptr_write(), with which the
+ * Rust bodies copy to and from a program's dynptrs (Dynptr,
+ * rust/struct_ops/dynptr.rs).
+ *
+ * Those two call the kernel's own helpers bpf_dynptr_read() and
+ * bpf_dynptr_write(), the ones BPF programs call: they check the dynptr's
+ * type, read-only bit and bounds, whose encoding is private to
+ * kernel/bpf/helpers.c. The helpers are static there; the exported
+ * bpf_base_func_proto() hands out their protos to a program that may call
+ * them, one whose loader had CAP_BPF (bpf_token_capable() of the program's
+ * token, checked against the current task). So they are looked up once, at
+ * registration, from the module's init (run by root, with CAP_BPF), with a
+ * zeroed program that has no token; without CAP_BPF the registration fails
+ * with EPERM. The kfuncs are registered for struct_ops programs only: only
+ * they get the requests the kfuncs take.
+ */
+typedef u64 (*rso_helper_fn)(u64, u64, u64, u64, u64);
+
+static inline int rso_dynptr_helpers(rso_helper_fn *read, rso_helper_fn *write)
+{
+	const struct bpf_func_proto *r, *w;
+	struct bpf_prog *prog;
+	int err = 0;
+
+	prog = kzalloc(sizeof(*prog), GFP_KERNEL);
+	if (!prog)
+		return -ENOMEM;
+	prog->aux = kzalloc(sizeof(*prog->aux), GFP_KERNEL);
+	if (!prog->aux) {
+		kfree(prog);
+		return -ENOMEM;
+	}
+	r = bpf_base_func_proto(BPF_FUNC_dynptr_read, prog);
+	w = bpf_base_func_proto(BPF_FUNC_dynptr_write, prog);
+	if (r && w && r->func && w->func) {
+		WRITE_ONCE(*read, r->func);
+		WRITE_ONCE(*write, w->func);
+	} else {
+		pr_err("struct_ops: bpf_dynptr_read/write are not available: CAP_BPF needed\n");
+		err = -EPERM;
+	}
+	kfree(prog->aux);
+	kfree(prog);
+	return err;
+}
+
+#define RSO_OPS_KFUNCS(type, ...)					\
+	BTF_KFUNCS_START(rso_##type##_kfunc_ids)			\
+	__VA_ARGS__							\
+	BTF_KFUNCS_END(rso_##type##_kfunc_ids)				\
+	static const struct btf_kfunc_id_set rso_##type##_kfunc_set = {	\
+		.owner = THIS_MODULE,					\
+		.set = &rso_##type##_kfunc_ids,				\
+	};								\
+	static rso_helper_fn rso_##type##_dynptr_read_fn;		\
+	static rso_helper_fn rso_##type##_dynptr_write_fn;		\
+	/* bpf_dynptr_read(dst, len, src, offset, 0) */			\
+	int rso_##type##_dynptr_read(void *dst, u32 len, const void *src, \
+				     u32 offset);			\
+	int rso_##type##_dynptr_read(void *dst, u32 len, const void *src, \
+				     u32 offset)			\
+	{								\
+		rso_helper_fn fn = READ_ONCE(rso_##type##_dynptr_read_fn); \
+									\
+		if (!fn)						\
+			return -EOPNOTSUPP;				\
+		return (int)(long)fn((unsigned long)dst, len,		\
+				     (unsigned long)src, offset, 0);	\
+	}								\
+	/* bpf_dynptr_write(dst, offset, src, len, 0) */		\
+	int rso_##type##_dynptr_write(const void *dst, u32 offset,	\
+				      const void *src, u32 len);	\
+	int rso_##type##_dynptr_write(const void *dst, u32 offset,	\
+				      const void *src, u32 len)		\
+	{								\
+		rso_helper_fn fn = READ_ONCE(rso_##type##_dynptr_write_fn); \
+									\
+		if (!fn)						\
+			return -EOPNOTSUPP;				\
+		return (int)(long)fn((unsigned long)dst, offset,	\
+				     (unsigned long)src, len, 0);	\
+	}								\
+	int rso_##type##_register_kfuncs(void);				\
+	int rso_##type##_register_kfuncs(void)				\
+	{								\
+		int err;						\
+									\
+		err = rso_dynptr_helpers(&rso_##type##_dynptr_read_fn,	\
+					 &rso_##type##_dynptr_write_fn);\
+		if (err)						\
+			return err;					\
+		return register_btf_kfunc_id_set(BPF_PROG_TYPE_STRUCT_OPS, \
+						 &rso_##type##_kfunc_set); \
 	}
 
 #endif /* RSO_H */

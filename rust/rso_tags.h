@@ -19,6 +19,17 @@
  * Argument tags go in the parameter names, as the BPF core reads them from
  * the stubs: task__nullable (may be NULL), task__ref (a reference the
  * program must release).
+ *
+ * __rso_kfunc on a function prototype of the header declares a kfunc of the
+ * type's programs, whose C forwarder, registration and Rust trait the
+ * generator writes (docs/generator.md):
+ *
+ *	int bpf_foo_name(const struct foo_req *req, const struct bpf_dynptr *dst)
+ *		__rso_kfunc;
+ *
+ * To BPF programs (clang -target bpf defines __bpf__) it is __ksym, so they
+ * call the kfunc from the same prototype; include <bpf/bpf_helpers.h>, which
+ * defines __ksym, before the header.
  */
 #ifndef RSO_TAGS_H
 #define RSO_TAGS_H
@@ -26,9 +37,15 @@
 #ifdef __RSO_GEN__
 #define __rso_sleepable __attribute__((annotate("rso_sleepable")))
 #define __rso_unsupported __attribute__((annotate("rso_unsupported")))
+#define __rso_kfunc __attribute__((annotate("rso_kfunc")))
 #else
 #define __rso_sleepable
 #define __rso_unsupported
+#ifdef __bpf__
+#define __rso_kfunc __ksym
+#else
+#define __rso_kfunc
+#endif
 #endif
 
 #endif /* RSO_TAGS_H */

@@ -75,6 +75,20 @@ $$(obj)/$(1)_gen.o: $$(obj)/$(1)_gen.c
 targets += $(1)_generated.rs
 endef
 
+# $(call rso_helpers,<module>): the layer's C helpers (rust/rso_helpers.c),
+# compiled into <module> through <module>_rso.c. rso_module adds them; a
+# module built with rso_type alone adds them with this.
+rso_helpers_c := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))/rso_helpers.c
+quiet_cmd_rso_helpers = GEN     $@
+      cmd_rso_helpers = echo '\#include "$(rso_helpers_c)"' > $@
+
+$(obj)/%_rso.c: $(rso_helpers_c)
+	$(call cmd,rso_helpers)
+
+define rso_helpers
+$(1)-y += $(1)_rso.o
+endef
+
 # $(call rso_module,<module>): <module>.ko as modules.list describes it.
 rso_list := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/../modules.list)
 rso_fields = $(shell awk -v m=$(1) '$$1 == m { print $$3, $$4 }' $(rso_list))
@@ -82,6 +96,7 @@ define rso_module
 $(if $(call rso_fields,$(1)),,$(error rust-struct-ops: $(1) is not in $(rso_list)))
 obj-m += $(1).o
 $(1)-y += $(1)_main.o $(firstword $(call rso_fields,$(1)))_gen.o
+$(call rso_helpers,$(1))
 $(call rso_type,$(firstword $(call rso_fields,$(1))),$(1)_main,$(subst $(space),|,$(call rso_fields,$(1))))
 endef
 

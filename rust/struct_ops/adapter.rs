@@ -433,6 +433,23 @@ impl<T: StructOps> Adapter<T> {
         {
             return false;
         }
+        // SAFETY: `prog` is a struct_ops program being verified: `expected_attach_type` holds
+        // the index of the member it implements.
+        let member = unsafe { (*prog).expected_attach_type } as usize;
+        let (nargs, writable) = match T::Ops::MEMBERS.get(member).map(|m| m.kind) {
+            Some(MemberKind::Op {
+                nargs, writable, ..
+            }) => (nargs, writable),
+            _ => return false,
+        };
+        // Only the op's arguments. `btf_ctx_access` also lets a read of the slot after them
+        // through when the member's index happens to equal `BPF_TRACE_FEXIT`,
+        // `BPF_MODIFY_RETURN`, `BPF_LSM_MAC`, `BPF_LSM_CGROUP` or `BPF_TRACE_FSESSION` (it takes
+        // `expected_attach_type` for a tracing attach type): for struct_ops that slot is the
+        // trampoline's return value, not yet written.
+        if off as usize / 8 >= nargs {
+            return false;
+        }
         // SAFETY: `prog` and `info` are valid for the call, as the verifier passed them;
         // `btf_ctx_access` is what `bpf_tracing_btf_ctx_access()` calls.
         if !unsafe { bindings::btf_ctx_access(off, size, access, prog, info) } {
@@ -447,13 +464,7 @@ impl<T: StructOps> Adapter<T> {
         // resolved it (its id in the module's BTF as loaded; the ids `resolve_btfids` writes
         // into an out-of-tree module are those of its distilled base, which the kernel
         // relocates when it loads the module), for `btf_struct_access`.
-        // SAFETY: `prog` is a struct_ops program being verified: `expected_attach_type` holds
-        // the index of the member it implements.
-        let member = unsafe { (*prog).expected_attach_type } as usize;
-        let writable = match T::Ops::MEMBERS.get(member).map(|m| m.kind) {
-            Some(MemberKind::Op { writable, .. }) => writable.get(off as usize / 8).copied(),
-            _ => None,
-        };
+        let writable = writable.get(off as usize / 8).copied();
         if let Some(size) = writable.filter(|&s| s != 0) {
             // SAFETY: `btf_ctx_access` accepted a read of a pointer argument and filled in the
             // BTF object and type id of what it points to.

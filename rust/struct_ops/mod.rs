@@ -42,8 +42,21 @@
 //!     }
 //! }
 //!
-//! // In the module's `init`:
-//! HELLO.register(&ModuleInit::new(module)?)?;
+//! struct_ops_module! {
+//!     type: RsoHello,
+//!     name: "rso_hello",
+//!     authors: ["rust-struct-ops developers"],
+//!     description: "hello_ops",
+//!     license: "GPL",
+//! }
+//!
+//! impl StructOpsModule for RsoHello {
+//!     fn init(_module: &'static ThisModule, init: &ModuleInit) -> impl PinInit<Self, Error> {
+//!         // Only the module's init holds a `ModuleInit`.
+//!         HELLO.register(init)?;
+//!         // ...
+//!     }
+//! }
 //!
 //! // Later, from any context:
 //! if let Some(inst) = HELLO.first() {
@@ -79,7 +92,10 @@ mod adapter;
 mod call;
 pub mod dynptr;
 mod instance;
+mod kfunc;
+mod module;
 mod registration;
+mod sync;
 
 pub use adapter::{
     Btf,
@@ -94,13 +110,29 @@ pub(crate) use call::{
     CallDev,
     CallDevice, //
 };
+pub use dynptr::{
+    Dynptr,
+    DynptrFns, //
+};
 pub use instance::{
     Instance,
     InstanceRef, //
 };
-pub use registration::{
+pub use kfunc::{
+    register_kfunc_set,
+    KfuncReq,
+    OpsKfuncs, //
+};
+pub use module::{
+    Kfuncs,
     ModuleInit,
-    StructOpsType, //
+    OpsModule,
+    StructOpsModule, //
+};
+pub use registration::StructOpsType;
+pub use sync::{
+    StaticMutex,
+    StaticMutexGuard, //
 };
 
 use core::ffi::{
@@ -124,6 +156,8 @@ pub enum MemberKind {
         sleepable: bool,
         /// Whether it has a stub (not `__rso_unsupported`).
         supported: bool,
+        /// The number of its arguments.
+        nargs: usize,
         /// For each argument, the size of the struct it points to when programs may write it
         /// (a `struct s *` of the header, a `&mut` in Rust), else 0.
         writable: [u32; 5],
@@ -202,6 +236,15 @@ pub unsafe trait OpsTable: Sized + 'static {
     }
 }
 
+/// Marks a C ops struct bound to a Rust type by [`declare_struct_ops!`], which implements it for
+/// the ops struct: binding a second Rust type to the same C type is then a conflicting
+/// implementation, refused at compile time. The BPF core would take the two as two types of one
+/// name (it tells descriptors apart by `struct bpf_struct_ops` address only,
+/// `btf_add_struct_ops()` in `kernel/bpf/btf.c`).
+///
+/// [`declare_struct_ops!`]: crate::declare_struct_ops
+pub trait BoundOnce {}
+
 /// The Rust type that implements a struct_ops type, bound to its generated ops struct and to the
 /// static that registers it, by [`declare_struct_ops!`].
 ///
@@ -234,11 +277,13 @@ pub unsafe trait DeclaredType: Sized + Send + Sync + 'static {
 /// - `check_member`, `allow_helper`, `allow_access`: while a program is verified (under the
 ///   verifier's own locks, never a struct_ops map's).
 /// - `init_member`, `validate`: during a map update, with that map's `st_map->lock` held.
-/// - `reg` and `unreg` of a map without `BPF_F_LINK`: during its map update and delete, with
-///   `st_map->lock` held.
+/// - `reg` of a map without `BPF_F_LINK`: during its map update, with `st_map->lock` held;
+///   its `unreg`: during the map delete (`bpf_struct_ops_map_delete_elem()`), with no lock held
+///   (a state `cmpxchg` makes it run once).
 /// - `reg` of a link, and `update`: with the global `update_mutex` held; `unreg` of an explicit
-///   link detach too. `unreg` when a link's last reference goes away runs from the link's
-///   deallocation (a work item after an RCU grace period) with no lock held, so it can run
+///   link detach too. `unreg` when a link's last reference goes away runs synchronously from
+///   the link's `.dealloc` (`bpf_link_free()`, in the task that dropped the last reference, or
+///   in a work item when it was dropped with `bpf_link_put()`) with no lock held, so it can run
 ///   concurrently with `reg`, `unreg` or `update` of another link on the same map.
 #[vtable]
 pub trait StructOps: DeclaredType {
@@ -324,6 +369,9 @@ pub trait StructOps: DeclaredType {
 #[macro_export]
 macro_rules! declare_struct_ops {
     ($(#[$meta:meta])* $vis:vis static $name:ident: $rust:ty = $c:ty;) => {
+        // One Rust type per C type: a second `declare_struct_ops!` of `$c` conflicts with this.
+        impl $crate::struct_ops::BoundOnce for $c {}
+
         // SAFETY: `type_static` always returns `$name`; `Ops` is checked to be an `OpsTable`.
         unsafe impl $crate::struct_ops::DeclaredType for $rust {
             type Ops = $c;
@@ -343,20 +391,19 @@ macro_rules! declare_struct_ops {
 /// and the typed view of `rust/rsogen.py`, generated together during the build (see
 /// `rust/struct_ops.mk`).
 ///
+/// It takes the generated file and nothing else: no code of the module's own can sit beside the
+/// generated items (the typed calls live in a private module of their own inside it).
+///
 /// Kernel types the header names resolve to `kernel::bindings`.
 ///
 /// # Examples
 ///
 /// ```ignore
-/// ops_header! {
-///     mod hello_h {
-///         include!("hello_ops_generated.rs");
-///     }
-/// }
+/// ops_header!(mod hello_h = "hello_ops_generated.rs");
 /// ```
 #[macro_export]
 macro_rules! ops_header {
-    ($(#[$meta:meta])* $vis:vis mod $name:ident { $($body:tt)* }) => {
+    ($(#[$meta:meta])* $vis:vis mod $name:ident = $file:literal $(;)?) => {
         $(#[$meta])*
         // Generated code: which of these lints fire depends on the header, so `expect` cannot be
         // used, as for the kernel's own `bindings` crate.
@@ -366,42 +413,82 @@ macro_rules! ops_header {
             non_snake_case,
             dead_code,
             unreachable_pub,
+            unused_imports,
             missing_docs,
             clippy::all,
             clippy::undocumented_unsafe_blocks
         )]
         $vis mod $name {
-            #[allow(unused_imports)]
             use ::kernel::bindings::*;
-            $($body)*
+            include!($file);
         }
     };
 }
 
-/// Declares the safe registration of the kfuncs a module's C part defines with
-/// `RSO_KFUNCS($name, ...)` (`rust/rso.h`): a function `$fn() -> Result` that registers them for
-/// struct_ops and syscall programs. Call it from the module's `init`; the kernel drops the
+/// Declares the kfuncs a module's C part defines with `RSO_KFUNCS($name, ...)` (`rust/rso.h`):
+/// a static [`Kfuncs`] whose [`Kfuncs::register`] registers them for struct_ops and syscall
+/// programs. Registering needs the [`ModuleInit`] of the module's init (the kernel allows it only
+/// there, once: `register_btf_kfunc_id_set()` in `kernel/bpf/btf.c`); the kernel drops the
 /// registration with the module's BTF.
 ///
 /// # Examples
 ///
 /// ```ignore
-/// declare_kfuncs!(fn register_kfuncs = testmod);
+/// declare_kfuncs!(static KFUNCS = testmod);
+///
+/// // In the module's init:
+/// KFUNCS.register(init)?;
 /// ```
 #[macro_export]
 macro_rules! declare_kfuncs {
-    ($vis:vis fn $fn:ident = $name:ident) => {
-        ::kernel::macros::paste! {
-            unsafe extern "C" {
-                fn [<rso_ $name _register_kfuncs>]() -> ::core::ffi::c_int;
-            }
-
-            /// Registers the module's kfuncs (`RSO_KFUNCS()` in its C part).
-            $vis fn $fn() -> ::kernel::error::Result {
+    ($vis:vis static $static:ident = $name:ident) => {
+        $vis static $static: $crate::struct_ops::Kfuncs = {
+            ::kernel::macros::paste! {
+                unsafe extern "C" {
+                    fn [<rso_ $name _register_kfuncs>]() -> ::core::ffi::c_int;
+                }
                 // SAFETY: `RSO_KFUNCS($name, ...)` in the C part defines the function with this
-                // signature; it may be called at any time after the module's BTF is loaded.
-                ::kernel::error::to_result(unsafe { [<rso_ $name _register_kfuncs>]() })
+                // signature: it registers the module's kfunc set, which the kernel allows only
+                // from the module's init, once; `Kfuncs::register` calls it only so.
+                unsafe { $crate::struct_ops::Kfuncs::new([<rso_ $name _register_kfuncs>]) }
             }
+        };
+    };
+}
+
+/// Declares the module of a crate whose init registers struct_ops types: `module!` (with the
+/// same keys) over [`OpsModule`], which hands the type's [`StructOpsModule::init`] the
+/// [`ModuleInit`] that registration needs.
+///
+/// # Examples
+///
+/// ```ignore
+/// struct_ops_module! {
+///     type: RsoHello,
+///     name: "rso_hello",
+///     authors: ["rust-struct-ops developers"],
+///     description: "hello_ops: a BPF struct_ops type registered from Rust",
+///     license: "GPL",
+/// }
+/// ```
+#[macro_export]
+macro_rules! struct_ops_module {
+    (type: $type:ident, $($rest:tt)*) => {
+        type RsoOpsModule = $crate::struct_ops::OpsModule<$type>;
+        ::kernel::prelude::module! {
+            type: RsoOpsModule,
+            $($rest)*
         }
     };
+}
+
+/// Whether the caller may sleep: process context, preemption and IRQs enabled, outside an RCU
+/// read-side section. `false` on a kernel without `CONFIG_PREEMPT_COUNT`, where a held spinlock
+/// leaves no trace. Sleepable ops are called only where this holds.
+pub fn may_sleep() -> bool {
+    unsafe extern "C" {
+        fn rso_may_sleep() -> bool;
+    }
+    // SAFETY: `rust/rso_helpers.c` defines the function; it only reads the calling CPU's state.
+    unsafe { rso_may_sleep() }
 }

@@ -8,7 +8,9 @@ use super::{
         Instance,
         InstanceRef, //
     },
+    module::ModuleInit,
     DeclaredType,
+    OpsKfuncs,
     OpsTable,
     StructOps, //
 };
@@ -34,39 +36,6 @@ use kernel::{
     types::Opaque, //
 };
 
-/// Proof that the calling thread runs a module's init, the only time the BPF core lets a module
-/// register struct_ops types: `register_bpf_struct_ops()` grows the module's table of types with
-/// `krealloc()` and no lock (`btf_add_struct_ops()` in `kernel/bpf/btf.c`), which is only safe
-/// while the module is `MODULE_STATE_COMING`, before anything can look the types up.
-///
-/// It cannot leave the thread that made it (`!Send`), and [`ModuleInit::new`] refuses to make
-/// one once the module is live.
-pub struct ModuleInit {
-    module: *mut bindings::module,
-    _not_send: PhantomData<*mut ()>,
-}
-
-impl ModuleInit {
-    /// Proof that `module`'s init is running, or `EBUSY` when it is not.
-    pub fn new(module: &'static ThisModule) -> Result<Self> {
-        let ptr = module.as_ptr();
-        if ptr.is_null() {
-            return Err(EINVAL);
-        }
-        // SAFETY: `ptr` is the calling module's `struct module`, valid while its code runs; its
-        // state only changes on the loader's thread, which is this one during init.
-        let state = unsafe { core::ptr::addr_of!((*ptr).state).read_volatile() };
-        if state != bindings::module_state_MODULE_STATE_COMING {
-            pr_err!("struct_ops: types can only be registered from the module's init\n");
-            return Err(EBUSY);
-        }
-        Ok(Self {
-            module: ptr,
-            _not_send: PhantomData,
-        })
-    }
-}
-
 /// How many distinct structs programs of one type may write (`rust/rsogen.py` refuses more).
 const WRITABLE_MAX: usize = 8;
 
@@ -80,23 +49,34 @@ const STATE_READY: u8 = 2;
 const STATE_INIT_RAN: u8 = 3;
 const STATE_REGISTERED: u8 = 4;
 
-/// Where the attach count of map `id` lives in the registry: above every map id.
-fn count_index(id: u32) -> usize {
-    (1usize << 32) | id as usize
+/// The most types one module registers (checked by [`StructOpsType::register`]).
+const TYPES_MAX: usize = 16;
+
+/// The names of the types this module registered (each module compiles its own copy of the
+/// layer, so this is per module), written only from the module's init (a [`ModuleInit`]).
+static NAMES: [AtomicPtr<u8>; TYPES_MAX] =
+    [const { AtomicPtr::new(core::ptr::null_mut()) }; TYPES_MAX];
+
+unsafe extern "C" {
+    // `rust/rso_helpers.c`: the xarray calls the Rust bindings lack (`xa_reserve()`,
+    // `xa_release()`, `xa_mk_value()`, `xa_to_value()` are static inlines).
+    fn rso_xa_reserve(xa: *mut bindings::xarray, index: usize) -> kernel::ffi::c_int;
+    fn rso_xa_release(xa: *mut bindings::xarray, index: usize);
+    fn rso_xa_mk_value(v: usize) -> *mut c_void;
+    fn rso_xa_to_value(entry: *const c_void) -> usize;
 }
 
 /// `xa_mk_value()`.
 fn xa_value(n: usize) -> *mut c_void {
-    ((n << 1) | 1) as *mut c_void
+    // SAFETY: The C helper only computes a value.
+    unsafe { rso_xa_mk_value(n) }
 }
 
 /// `xa_to_value()` of an entry known to be a value (or NULL, which reads as 0).
 fn xa_to_value(entry: *mut c_void) -> usize {
-    entry as usize >> 1
+    // SAFETY: The C helper only computes a value.
+    unsafe { rso_xa_to_value(entry) }
 }
-
-/// `XA_ZERO_ENTRY`: a reserved slot, which lookups read as NULL.
-const XA_ZERO_ENTRY: *mut c_void = ((257usize << 2) | 2) as *mut c_void;
 
 /// The registration of a struct_ops type, and the registry of its attached instances.
 ///
@@ -105,9 +85,15 @@ const XA_ZERO_ENTRY: *mut c_void = ((257usize << 2) | 2) as *mut c_void;
 /// BTF exists, and there is no call to unregister a type, so its storage must last as long as the
 /// module and never move.
 ///
-/// The registry is an xarray. At index `id` (a map id) it holds the attached instance of that
-/// map; at [`count_index`]`(id)` the number of attachments (links, or 1 for a map without
-/// `BPF_F_LINK`), since one map can back several links and `reg`/`unreg` run once per link.
+/// The registry is two xarrays indexed by map id (small integers, so the trees stay shallow):
+/// `instances` holds the attached instance of each map, `counts` its number of attachments
+/// (links, or 1 for a map without `BPF_F_LINK`), since one map can back several links and
+/// `reg`/`unreg` run once per link.
+///
+/// They are raw `struct xarray`s, not `kernel::xarray::XArray`: lookups run from any context
+/// (IRQs included) under RCU alone (`xa_load()`, `xa_find()`), which that abstraction does not
+/// offer (it reads under its spinlock), and the entries are borrowed pointers into BPF maps, not
+/// `ForeignOwnable` values the xarray would own.
 ///
 /// Concurrency: writers (`reg`, `unreg`, `update`) are serialised by `writer`, a mutex. Lookups
 /// take no lock: under RCU they load the entry and take a reference on its map with
@@ -124,13 +110,15 @@ const XA_ZERO_ENTRY: *mut c_void = ((257usize << 2) | 2) as *mut c_void;
 /// - Once `state` is `STATE_READY` or later, `instances` and `writer` are initialised.
 /// - Once `state` is `STATE_REGISTERED`, `ops` is registered with the BPF core and is never
 ///   written by Rust again.
-/// - An instance entry at index `id` is a pointer to an [`Instance<T>`] whose map has id `id`
-///   and is attached at least once; its count entry holds the number of attachments.
+/// - An entry of `instances` at index `id` is a pointer to an [`Instance<T>`] whose map has id
+///   `id` and is attached at least once; the entry of `counts` at `id` holds the number of
+///   attachments.
 /// - `generation` is incremented, under the xa lock, after every change of an instance entry,
 ///   so before the next change is made (see [`StructOpsType::first`]).
 pub struct StructOpsType<T: DeclaredType> {
     ops: Opaque<bindings::bpf_struct_ops>,
     instances: Opaque<bindings::xarray>,
+    counts: Opaque<bindings::xarray>,
     writer: Opaque<bindings::mutex>,
     state: AtomicU8,
     generation: AtomicUsize,
@@ -165,6 +153,7 @@ impl<T: DeclaredType> StructOpsType<T> {
         Self {
             ops: Opaque::zeroed(),
             instances: Opaque::zeroed(),
+            counts: Opaque::zeroed(),
             writer: Opaque::zeroed(),
             state: AtomicU8::new(STATE_NEW),
             generation: AtomicUsize::new(0),
@@ -234,7 +223,7 @@ impl<T: StructOps> StructOpsType<T> {
                 let _rcu = rcu::read_lock();
                 let mut index = 0usize;
                 // SAFETY: `xa` is initialised; `xa_find` may be called under the RCU read lock
-                // and skips reserved slots. Map ids are below `count_index(0)`.
+                // and skips reserved slots.
                 let mut raw = unsafe { bindings::xa_find(xa, &mut index, max, present) };
                 while !raw.is_null() {
                     if let Some(inst) = Self::take(raw) {
@@ -277,44 +266,31 @@ impl<T: StructOps> StructOpsType<T> {
 
     /// The number of attachments of map `id` (links, or 1 without `BPF_F_LINK`).
     pub fn attachments(&self, id: u32) -> usize {
-        let Some(xa) = self.instances() else {
+        if self.instances().is_none() {
             return 0;
-        };
-        // SAFETY: `xa` is initialised; `xa_load` takes the RCU read lock.
-        xa_to_value(unsafe { bindings::xa_load(xa, count_index(id)) })
+        }
+        // SAFETY: `counts` is initialised (with `instances`); `xa_load` takes the RCU read lock.
+        xa_to_value(unsafe { bindings::xa_load(self.counts.get(), id as usize) })
     }
 
-    /// Makes sure both slots of `id` exist, so that storing into them cannot fail.
+    /// Makes sure both slots of `id` exist, so that storing into them cannot fail. `Ok(true)`
+    /// when it reserved them (nothing was stored there).
     ///
     /// # Safety
     ///
     /// `xa` is the registry, and the writer lock is held.
-    unsafe fn reserve(xa: *mut bindings::xarray, id: u32) -> Result<bool> {
-        // SAFETY: Per the function's safety requirements.
-        if !unsafe { bindings::xa_load(xa, count_index(id)) }.is_null() {
+    unsafe fn reserve(&self, xa: *mut bindings::xarray, id: u32) -> Result<bool> {
+        // SAFETY: `counts` is initialised with `xa`.
+        if !unsafe { bindings::xa_load(self.counts.get(), id as usize) }.is_null() {
             return Ok(false);
         }
-        for index in [id as usize, count_index(id)] {
-            // SAFETY: `xa_reserve()`: the lock is taken around `__xa_cmpxchg`, which drops and
-            // retakes it to allocate.
-            let old = unsafe {
-                bindings::xa_lock(xa);
-                let old = bindings::__xa_cmpxchg(
-                    xa,
-                    index,
-                    core::ptr::null_mut(),
-                    XA_ZERO_ENTRY,
-                    bindings::GFP_KERNEL,
-                );
-                bindings::xa_unlock(xa);
-                old
-            };
-            // SAFETY: `old` is a value returned by `__xa_cmpxchg`.
-            if let Err(e) = to_result(unsafe { bindings::xa_err(old) }) {
-                // SAFETY: Per the function's safety requirements.
-                unsafe { Self::release(xa, id) };
-                return Err(e);
-            }
+        // SAFETY: Both xarrays are initialised; `xa_reserve()` takes their locks.
+        to_result(unsafe { rso_xa_reserve(xa, id as usize) })?;
+        // SAFETY: As above.
+        if let Err(e) = to_result(unsafe { rso_xa_reserve(self.counts.get(), id as usize) }) {
+            // SAFETY: As above; nothing was stored in the reserved slot.
+            unsafe { rso_xa_release(xa, id as usize) };
+            return Err(e);
         }
         Ok(true)
     }
@@ -324,14 +300,11 @@ impl<T: StructOps> StructOpsType<T> {
     /// # Safety
     ///
     /// As for [`Self::reserve`].
-    unsafe fn release(xa: *mut bindings::xarray, id: u32) {
-        for index in [id as usize, count_index(id)] {
-            // SAFETY: `xa_release()`: replacing a reserved slot allocates nothing.
-            unsafe {
-                bindings::xa_lock(xa);
-                bindings::__xa_cmpxchg(xa, index, XA_ZERO_ENTRY, core::ptr::null_mut(), 0);
-                bindings::xa_unlock(xa);
-            }
+    unsafe fn release(&self, xa: *mut bindings::xarray, id: u32) {
+        // SAFETY: Both xarrays are initialised; `xa_release()` only drops a reserved slot.
+        unsafe {
+            rso_xa_release(xa, id as usize);
+            rso_xa_release(self.counts.get(), id as usize);
         }
     }
 
@@ -341,17 +314,22 @@ impl<T: StructOps> StructOpsType<T> {
     ///
     /// As for [`Self::reserve`], and both slots of `inst`'s id exist (reserved or used).
     unsafe fn set(&self, xa: *mut bindings::xarray, inst: &Instance<T>, n: usize) {
-        let id = inst.id();
-        // SAFETY: Replacing an existing slot allocates nothing, so it cannot fail.
+        let (id, counts) = (inst.id() as usize, self.counts.get());
+        // SAFETY: Replacing an existing slot allocates nothing, so it cannot fail. The count is
+        // read only under the writer lock, which the caller holds, so it needs no ordering with
+        // the instance entry.
         unsafe {
+            if n == 0 {
+                bindings::xa_erase(counts, id);
+            } else {
+                bindings::xa_store(counts, id, xa_value(n), 0);
+            }
             bindings::xa_lock(xa);
             if n == 0 {
-                bindings::__xa_erase(xa, id as usize);
-                bindings::__xa_erase(xa, count_index(id));
+                bindings::__xa_erase(xa, id);
             } else {
                 // INVARIANT: `inst` is attached `n` times.
-                bindings::__xa_store(xa, id as usize, inst.as_raw(), 0);
-                bindings::__xa_store(xa, count_index(id), xa_value(n), 0);
+                bindings::__xa_store(xa, id, inst.as_raw(), 0);
             }
             // INVARIANT: After the change, before the lock is dropped for the next one.
             self.generation.fetch_add(1, Ordering::Release);
@@ -370,11 +348,11 @@ impl<T: StructOps> StructOpsType<T> {
         let (_guard, xa) = self.write_lock()?;
         let id = inst.id();
         // SAFETY: `xa` is the registry and the writer lock is held.
-        let reserved = unsafe { Self::reserve(xa, id) }?;
+        let reserved = unsafe { self.reserve(xa, id) }?;
         if let Err(e) = accept() {
             if reserved {
                 // SAFETY: As above; nothing was stored in the reserved slots.
-                unsafe { Self::release(xa, id) };
+                unsafe { self.release(xa, id) };
             }
             return Err(e);
         }
@@ -414,14 +392,21 @@ impl<T: StructOps> StructOpsType<T> {
 
     /// Registers the type with the BPF core. `init` proves that the module's init is running.
     ///
-    /// It fails with `EBUSY` on a second call, and with `ENOENT` when the module's BTF does not
-    /// hold the type, its value type or a stub: the BPF core reports success when a module has
-    /// no BTF at all, so this checks that the core really took the type (it ran the `init`
-    /// callback) and fails loudly instead.
-    pub fn register(&'static self, init: &ModuleInit) -> Result {
+    /// It fails with `EBUSY` on a second call, with `EEXIST` when the module registered another
+    /// type of the same name (the generated file of one header included twice), and with
+    /// `ENOENT` when the module's BTF does not hold the type, its value type or a stub: the BPF
+    /// core reports success when a module has no BTF at all, so this checks that the core really
+    /// took the type (it ran the `init` callback) and fails loudly instead.
+    ///
+    /// Then it registers the kfuncs the type's header declares (`__rso_kfunc`), if any
+    /// ([`OpsKfuncs`]): `EBUSY` when the module registered a kfunc set already (one per module).
+    pub fn register(&'static self, init: &ModuleInit) -> Result
+    where
+        T::Ops: OpsKfuncs,
+    {
         let owner = this_module::<T::OwnerModule>().as_ptr();
         // Only the static `declare_struct_ops!` declared: the callbacks find the registry there.
-        if init.module != owner || !core::ptr::eq(self, T::type_static()) {
+        if init.module() != owner || !core::ptr::eq(self, T::type_static()) {
             return Err(EINVAL);
         }
         if T::Ops::c_size() != core::mem::size_of::<T::Ops>() {
@@ -445,10 +430,12 @@ impl<T: StructOps> StructOpsType<T> {
         {
             return Err(EBUSY);
         }
+        Self::claim_name()?;
         // SAFETY: `state` left `STATE_NEW` here only, so nothing else accesses the registry yet;
         // the static never moves.
         unsafe {
             bindings::xa_init_flags(self.instances.get(), 0);
+            bindings::xa_init_flags(self.counts.get(), 0);
             bindings::__mutex_init(
                 self.writer.get(),
                 kernel::c_str!("struct_ops_registry").as_char_ptr(),
@@ -491,7 +478,33 @@ impl<T: StructOps> StructOpsType<T> {
             );
             return Err(ENOENT);
         }
-        Ok(())
+        // The kfuncs the type's header declares (`__rso_kfunc`), if any: registered once, since
+        // this runs once per type.
+        T::Ops::register_kfuncs(init)
+    }
+
+    /// Records `T`'s name among the module's types: `EEXIST` when it is there already. Called only
+    /// with a [`ModuleInit`], so from the one thread of the module's init.
+    fn claim_name() -> Result {
+        let name = T::Ops::NAME;
+        for slot in &NAMES {
+            let cur = slot.load(Ordering::Acquire);
+            if cur.is_null() {
+                slot.store(name.as_char_ptr().cast_mut().cast(), Ordering::Release);
+                return Ok(());
+            }
+            // SAFETY: Every non-NULL slot holds the name of a type of this module, a `&'static
+            // CStr`.
+            let other = unsafe { CStr::from_char_ptr(cur.cast_const().cast()) };
+            if other == name {
+                pr_err!(
+                    "struct_ops {}: the module registered a type of this name already\n",
+                    name
+                );
+                return Err(EEXIST);
+            }
+        }
+        Err(ENOSPC)
     }
 
     /// Whether [`Self::register`] succeeded.

@@ -34,18 +34,17 @@ use struct_ops::{
     Link,
     ModuleInit,
     StructOps, //
+    StructOpsModule,
 };
 
 ops_header! {
     /// The Rust view of `filter_ops.h`.
-    mod filter_h {
-        include!("filter_ops_generated.rs");
-    }
+    mod filter_h = "filter_ops_generated.rs";
 }
 
 use filter_h::*;
 
-module! {
+struct_ops_module! {
     type: RsoFilter,
     name: "rso_filter",
     authors: ["rust-struct-ops developers"],
@@ -107,11 +106,11 @@ struct RsoFilter {
     _dev: MiscDeviceRegistration<CallDev<FilterOps>>,
 }
 
-impl kernel::InPlaceModule for RsoFilter {
-    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+impl StructOpsModule for RsoFilter {
+    fn init(_module: &'static ThisModule, init: &ModuleInit) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             _dev <- {
-                FILTER.register(&ModuleInit::new(module)?)?;
+                FILTER.register(init)?;
                 pr_info!("registered struct_ops type filter_ops\n");
                 struct_ops::register_call_device::<FilterOps>()
             },

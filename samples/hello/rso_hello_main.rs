@@ -36,18 +36,17 @@ use struct_ops::{
     Link,
     ModuleInit,
     StructOps, //
+    StructOpsModule,
 };
 
 ops_header! {
     /// The Rust view of `hello_ops.h`.
-    mod hello_h {
-        include!("hello_ops_generated.rs");
-    }
+    mod hello_h = "hello_ops_generated.rs";
 }
 
 use hello_h::*;
 
-module! {
+struct_ops_module! {
     type: RsoHello,
     name: "rso_hello",
     authors: ["rust-struct-ops developers"],
@@ -131,11 +130,11 @@ struct RsoHello {
     _dev: MiscDeviceRegistration<CallDev<HelloOps>>,
 }
 
-impl kernel::InPlaceModule for RsoHello {
-    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+impl StructOpsModule for RsoHello {
+    fn init(_module: &'static ThisModule, init: &ModuleInit) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             _dev <- {
-                HELLO.register(&ModuleInit::new(module)?)?;
+                HELLO.register(init)?;
                 pr_info!("registered struct_ops type hello_ops\n");
                 struct_ops::register_call_device::<HelloOps>()
             },

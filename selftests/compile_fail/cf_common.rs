@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-// What every compile-fail crate shares: the layer, the generated view of cf_ops.h, and a type.
+// What every compile-fail crate shares: the layer, the generated view of cf_ops.h, a type and
+// the module.
 
 #[macro_use]
 #[path = "../../rust/struct_ops/mod.rs"]
@@ -12,18 +13,16 @@ use kernel::{
 };
 use struct_ops::{
     Instance,
-    StructOps, //
+    ModuleInit,
+    StructOps,
+    StructOpsModule, //
 };
 
-ops_header! {
-    mod cf_h {
-        include!("cf_ops_generated.rs");
-    }
-}
+ops_header!(mod cf_h = "cf_ops_generated.rs");
 
 use cf_h::*;
 
-module! {
+struct_ops_module! {
     type: Cf,
     name: "rso_cf",
     authors: ["rust-struct-ops developers"],
@@ -42,8 +41,4 @@ impl StructOps for CfOps {}
 
 struct Cf;
 
-impl kernel::Module for Cf {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        Ok(Cf)
-    }
-}
+// Each crate writes its `impl StructOpsModule for Cf`, most with `include!("cf_init.rs")`.

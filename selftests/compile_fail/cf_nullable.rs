@@ -5,6 +5,7 @@
 // compile-fail-expect: expected `&Task`, found `Option<_>`
 
 include!("cf_common.rs");
+include!("cf_init.rs");
 
 /// Passes NULL where a verified program may dereference without a check.
 pub fn calls(inst: &Instance<CfOps>) -> Option<i32> {

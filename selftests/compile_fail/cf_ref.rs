@@ -5,6 +5,7 @@
 // compile-fail-expect: expected `&Task`, found `Option<_>`
 
 include!("cf_common.rs");
+include!("cf_init.rs");
 
 /// Passes NULL where the program takes, and releases, a task reference.
 pub fn calls(inst: &Instance<CfOps>, task: &Task) -> Option<i32> {

@@ -2,15 +2,27 @@
 
 //! `rso_testmod`: a test-only struct_ops type, `testmod_ops`, for what the samples do not show:
 //! every argument kind (`__nullable`, `__ref`), sleepable ops, `check_member`, an unsupported
-//! op, data refused by `init_member`, a refused helper, lookups from a timer, and a kfunc that
-//! finds a program's associated instance.
+//! op, data refused by `init_member`, a refused helper, lookups from a timer, a kfunc that
+//! finds a program's associated instance, and the misuses the layer must refuse: its init run
+//! again, one C type bound twice, a sleepable op called from a timer.
 
-use core::ffi::c_int;
+use core::{
+    ffi::c_int,
+    sync::atomic::{
+        AtomicI32,
+        Ordering, //
+    },
+};
 use kernel::{
     miscdevice::MiscDeviceRegistration,
     module::this_module,
     prelude::*,
-    task::Task, //
+    task::Task,
+    time::{
+        delay::fsleep,
+        Delta, //
+    },
+    workqueue, //
 };
 
 #[macro_use]
@@ -27,18 +39,22 @@ use struct_ops::{
     ModuleInit,
     Prog,
     StructOps, //
+    StructOpsModule,
 };
 
 ops_header! {
     /// The Rust view of `testmod_ops.h`.
-    mod testmod_h {
-        include!("testmod_ops_generated.rs");
-    }
+    mod testmod_h = "testmod_ops_generated.rs";
+}
+
+ops_header! {
+    /// The same view again: a second Rust type of the C type `testmod_ops` (`bind_twice=1`).
+    mod testmod_again_h = "testmod_ops_generated.rs";
 }
 
 use testmod_h::*;
 
-module! {
+struct_ops_module! {
     type: RsoTestmod,
     name: "rso_testmod",
     authors: ["rust-struct-ops developers"],
@@ -49,6 +65,14 @@ module! {
             default: false,
             description: "Make testmod_ops's init callback fail (the module load must fail)",
         },
+        init_from_work: bool {
+            default: false,
+            description: "Run the module's init again from a work item during the load",
+        },
+        bind_twice: bool {
+            default: false,
+            description: "Register testmod_ops a second time, bound to another Rust type",
+        },
     },
 }
 
@@ -57,7 +81,26 @@ declare_struct_ops! {
     static TESTMOD: TestmodOps = testmod_ops;
 }
 
-declare_kfuncs!(fn register_kfuncs = testmod);
+declare_struct_ops! {
+    /// `testmod_ops` bound to a second Rust type (`bind_twice=1`): its registration must fail.
+    static TESTMOD_AGAIN: TestmodAgain = testmod_again_h::testmod_ops;
+}
+
+/// The second Rust type of `testmod_ops`.
+struct TestmodAgain;
+
+#[vtable]
+impl StructOps for TestmodAgain {}
+
+declare_kfuncs!(static KFUNCS = testmod);
+
+/// The times the module's own init body ran in this load.
+static INIT_RUNS: AtomicI32 = AtomicI32::new(0);
+/// What the init run again from a work item returned (`init_from_work=1`): 0 or an errno, and
+/// `i32::MIN` until it ran.
+static WORK_INIT: AtomicI32 = AtomicI32::new(i32::MIN);
+/// The sleepable calls the timer made that the layer refused.
+static TIMER_REFUSED: AtomicI32 = AtomicI32::new(0);
 
 /// The Rust side of `testmod_ops`.
 struct TestmodOps;
@@ -115,17 +158,55 @@ impl StructOps for TestmodOps {
 unsafe extern "C" {
     /// `testmod_kfuncs.c`: runs a timer `n` times that calls `rso_testmod_timer_call()`
     /// from softirq context; returns the number of calls that reached BPF.
-    fn rso_testmod_run_timer(n: c_int) -> c_int;
+    fn rso_testmod_run_timer(n: c_int, sleepable: c_int) -> c_int;
+    /// `testmod_kfuncs.c`: `task->rcu_users`.
+    fn rso_testmod_rcu_users(task: *mut core::ffi::c_void) -> c_int;
 }
 
 /// Called from the timer of `rso_testmod_run_timer` (softirq): looks up any instance and calls
-/// `nosleep(1)`. Returns 1 when BPF was called.
+/// `nosleep(1)`, or `may_sleep(1)` when `sleepable`, which the layer must refuse there. Returns
+/// 1 when BPF was called.
 #[no_mangle]
-pub extern "C" fn rso_testmod_timer_call() -> c_int {
-    TESTMOD
-        .first()
-        .and_then(|inst| inst.ops().nosleep(1))
-        .map_or(0, |_| 1)
+pub extern "C" fn rso_testmod_timer_call(sleepable: c_int) -> c_int {
+    let Some(inst) = TESTMOD.first() else {
+        return 0;
+    };
+    if sleepable == 0 {
+        return inst.ops().nosleep(1).map_or(0, |_| 1);
+    }
+    match inst.ops().may_sleep(1) {
+        Ok(r) => r.map_or(0, |_| 1),
+        Err(_) => {
+            TIMER_REFUSED.fetch_add(1, Ordering::Relaxed);
+            0
+        }
+    }
+}
+
+/// Runs the module's init again, as any code may (`InPlaceModule::init` is a safe function):
+/// the layer must refuse it. Returns 0 or the errno.
+fn init_again() -> c_int {
+    let module = this_module::<LocalModule>();
+    let again = <LocalModule as kernel::InPlaceModule>::init(module);
+    match KBox::pin_init(again, GFP_KERNEL) {
+        Ok(_) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `init_from_work=1`: runs the init again from a work item while this load's init waits for it
+/// (the module is still `COMING`).
+fn init_from_work() -> Result {
+    workqueue::system().try_spawn(GFP_KERNEL, || {
+        WORK_INIT.store(init_again(), Ordering::Release);
+    })?;
+    for _ in 0..5000 {
+        if WORK_INIT.load(Ordering::Acquire) != i32::MIN {
+            return Ok(());
+        }
+        fsleep(Delta::from_millis(1));
+    }
+    Err(ETIMEDOUT)
 }
 
 fn arg_i32(v: i64) -> Result<i32> {
@@ -142,23 +223,41 @@ impl CallDevice for TestmodOps {
         let task: &Task = current!();
         let ret = match op {
             RSO_TESTMOD_OP_NOSLEEP => ops.nosleep(x),
-            RSO_TESTMOD_OP_MAY_SLEEP => ops.may_sleep(x),
+            RSO_TESTMOD_OP_MAY_SLEEP => ops.may_sleep(x)?,
             // The layer takes the reference the program must release.
             RSO_TESTMOD_OP_TAKE_TASK => ops.take_task(task),
             RSO_TESTMOD_OP_ARG_NULL => ops.arg_kinds(x, task, None, task),
             RSO_TESTMOD_OP_ARG_TASK => ops.arg_kinds(x, task, Some(task), task),
             RSO_TESTMOD_OP_REGISTER_LATE => {
                 // Registration is for the module's init only: this must fail.
-                ModuleInit::new(this_module::<LocalModule>())?;
+                kernel::error::to_result(init_again())?;
                 Some(0)
             }
-            RSO_TESTMOD_OP_TIMER => {
+            RSO_TESTMOD_OP_INIT_FROM_WORK => {
+                c.out = INIT_RUNS.load(Ordering::Acquire).into();
+                Some(WORK_INIT.load(Ordering::Acquire))
+            }
+            RSO_TESTMOD_OP_TIMER | RSO_TESTMOD_OP_TIMER_SLEEPABLE => {
                 if !(1..=10_000).contains(&x) {
                     return Err(EINVAL);
                 }
+                let sleepable = c_int::from(op == RSO_TESTMOD_OP_TIMER_SLEEPABLE);
+                TIMER_REFUSED.store(0, Ordering::Relaxed);
                 // SAFETY: The C function may be called from process context at any time.
-                Some(unsafe { rso_testmod_run_timer(x) })
+                let calls = unsafe { rso_testmod_run_timer(x, sleepable) };
+                c.out = TIMER_REFUSED.load(Ordering::Relaxed).into();
+                Some(calls)
             }
+            RSO_TESTMOD_OP_TAKE_TASK_REFS => {
+                // SAFETY: `task` is the current task, alive during the call.
+                let before = unsafe { rso_testmod_rcu_users(task.as_ptr().cast()) };
+                let ret = ops.take_task(task);
+                // SAFETY: As above.
+                let after = unsafe { rso_testmod_rcu_users(task.as_ptr().cast()) };
+                c.out = (after - before).into();
+                ret
+            }
+            RSO_TESTMOD_OP_PAST_ARGS => ops.past_args(x),
             RSO_TESTMOD_OP_ARGS_INOUT | RSO_TESTMOD_OP_ARGS_IN => {
                 let mut args = rso_testmod_args { a: x.into(), b: 0 };
                 let ret = if op == RSO_TESTMOD_OP_ARGS_INOUT {
@@ -187,12 +286,19 @@ struct RsoTestmod {
     _dev: MiscDeviceRegistration<CallDev<TestmodOps>>,
 }
 
-impl kernel::InPlaceModule for RsoTestmod {
-    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+impl StructOpsModule for RsoTestmod {
+    fn init(_module: &'static ThisModule, init: &ModuleInit) -> impl PinInit<Self, Error> {
+        INIT_RUNS.fetch_add(1, Ordering::AcqRel);
         try_pin_init!(Self {
             _dev <- {
-                TESTMOD.register(&ModuleInit::new(module)?)?;
-                register_kfuncs()?;
+                TESTMOD.register(init)?;
+                KFUNCS.register(init)?;
+                if module_parameters::bind_twice.value() {
+                    TESTMOD_AGAIN.register(init)?;
+                }
+                if module_parameters::init_from_work.value() && INIT_RUNS.load(Ordering::Acquire) == 1 {
+                    init_from_work()?;
+                }
                 struct_ops::register_call_device::<TestmodOps>()
             },
         })

@@ -36,13 +36,14 @@ RSO_KFUNCS(testmod,
 
 #define RSO_TIMER_BURST 8
 
-int rso_testmod_timer_call(void);	/* Rust */
-int rso_testmod_run_timer(int n);
+int rso_testmod_timer_call(int sleepable);	/* Rust */
+int rso_testmod_run_timer(int n, int sleepable);
 
 static DEFINE_MUTEX(rso_timer_lock);
 static struct timer_list rso_timer;
 static atomic_t rso_timer_left;
 static atomic_t rso_timer_calls;
+static int rso_timer_sleepable;
 static DECLARE_COMPLETION(rso_timer_done);
 
 static void rso_timer_fn(struct timer_list *t)
@@ -50,18 +51,19 @@ static void rso_timer_fn(struct timer_list *t)
 	int i;
 
 	for (i = 0; i < RSO_TIMER_BURST; i++)
-		atomic_add(rso_testmod_timer_call(), &rso_timer_calls);
+		atomic_add(rso_testmod_timer_call(rso_timer_sleepable), &rso_timer_calls);
 	if (atomic_dec_return(&rso_timer_left) > 0)
 		mod_timer(&rso_timer, jiffies + 1);
 	else
 		complete(&rso_timer_done);
 }
 
-int rso_testmod_run_timer(int n)
+int rso_testmod_run_timer(int n, int sleepable)
 {
 	int calls;
 
 	mutex_lock(&rso_timer_lock);
+	rso_timer_sleepable = sleepable;
 	timer_setup(&rso_timer, rso_timer_fn, 0);
 	reinit_completion(&rso_timer_done);
 	atomic_set(&rso_timer_left, n);
@@ -72,4 +74,11 @@ int rso_testmod_run_timer(int n)
 	calls = atomic_read(&rso_timer_calls);
 	mutex_unlock(&rso_timer_lock);
 	return calls;
+}
+
+/* take_task_refs: the reference count a __ref task argument hands BPF. */
+int rso_testmod_rcu_users(struct task_struct *task);
+int rso_testmod_rcu_users(struct task_struct *task)
+{
+	return refcount_read(&task->rcu_users);
 }

@@ -40,6 +40,15 @@ struct testmod_ops {
 	__u32 limit;
 	/* Data: when 1, init_member claims the op nosleep (it must be refused). */
 	__u32 claim_op;
+	/* Members 9 to 24: data, so that past_args is member 25. */
+	__u32 fill9, fill10, fill11, fill12, fill13, fill14, fill15, fill16;
+	__u32 fill17, fill18, fill19, fill20, fill21, fill22, fill23, fill24;
+	/*
+	 * Member 25, BPF_TRACE_FEXIT's value: for it btf_ctx_access() lets a
+	 * program read ctx[1], past its one argument (the trampoline's return
+	 * slot, not yet written). The layer refuses the read.
+	 */
+	int (*past_args)(int x);
 };
 
 #define RSO_TESTMOD_LIMIT_MAX 1000
@@ -57,7 +66,17 @@ enum rso_testmod_op {
 					 * splat_scan_catches_warn */
 	RSO_TESTMOD_OP_ARGS_INOUT,	/* args_inout({x, 0}); out = args.b after it */
 	RSO_TESTMOD_OP_ARGS_IN,		/* args_in({x, 0}); out = args.b after it */
-	RSO_TESTMOD_OP_MAX = RSO_TESTMOD_OP_ARGS_IN,
+	RSO_TESTMOD_OP_TIMER_SLEEPABLE,	/* call may_sleep from a timer, x times: ret =
+					 * the calls that reached BPF, out = the
+					 * calls refused */
+	RSO_TESTMOD_OP_INIT_FROM_WORK,	/* ret = what the module's init, run again from a
+					 * work item during the load (init_from_work=1),
+					 * returned; out = the times the module's own
+					 * init body ran in this load */
+	RSO_TESTMOD_OP_TAKE_TASK_REFS,	/* take_task(current); out = the change of
+					 * current's rcu_users across the call */
+	RSO_TESTMOD_OP_PAST_ARGS,	/* past_args(x) */
+	RSO_TESTMOD_OP_MAX = RSO_TESTMOD_OP_PAST_ARGS,
 };
 
 struct rso_testmod_call {

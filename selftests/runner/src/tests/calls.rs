@@ -18,6 +18,7 @@ use crate::{
     harness::{
         ensure,
         ensure_eq,
+        skip,
         TestResult, //
     },
     hello,
@@ -264,4 +265,65 @@ fn lookup_from_timer(ctx: &mut Ctx) -> TestResult {
     ensure(cycles > 0, || "no attach/detach cycle ran".into())?;
     println!("# {timer_calls} calls from the timer, {cycles} attach/detach cycles");
     Ok(())
+}
+
+test!(sleepable_from_atomic_refused, needs: [TESTMOD]);
+fn sleepable_from_atomic_refused(ctx: &mut Ctx) -> TestResult {
+    let mut obj = load(&ctx.obj("testmod"))?;
+    let (_link, id) = attach(&mut obj, "tm_ok")?;
+    // In process context the sleepable op is called.
+    let r = testmod::call(id, testmod::RSO_TESTMOD_OP_MAY_SLEEP, 4).map_err(errno_name)?;
+    ensure_eq("may_sleep(4) from an ioctl", r.0, 5)?;
+    // From a timer (softirq) the layer refuses it before the program runs: a sleepable program
+    // there would fault and sleep in atomic context (a splat, which the log check catches).
+    let (reached, refused) =
+        testmod::call_out(id, testmod::RSO_TESTMOD_OP_TIMER_SLEEPABLE, 5).map_err(errno_name)?;
+    ensure_eq(
+        "sleepable calls from the timer that reached BPF",
+        reached,
+        0,
+    )?;
+    // Five ticks of eight calls each, all refused.
+    ensure_eq("sleepable calls from the timer refused", refused, 40)
+}
+
+test!(ref_leak_refused, needs: [TESTMOD]);
+fn ref_leak_refused(ctx: &mut Ctx) -> TestResult {
+    let path = ctx.obj("testmod_ref_return");
+    crate::bpf::log::install();
+    let loaded = load(&path);
+    let log = crate::bpf::log::take();
+    let mut obj = match loaded {
+        Err(e) => {
+            ensure(log.contains("Unreleased reference"), || {
+                format!("refused, but not for the reference it returns: {e}\n{log}")
+            })?;
+            println!("# this kernel refuses a program that returns its __ref task from an int op");
+            return Ok(());
+        }
+        Ok(obj) => obj,
+    };
+    // The kernel lacks the verifier fix: measure what each call leaks, from a thread of its own
+    // (the leaked reference keeps that thread's task_struct forever).
+    let (_link, id) = attach(&mut obj, "tm_ref_return")?;
+    let leaked = std::thread::spawn(move || {
+        testmod::call_out(id, testmod::RSO_TESTMOD_OP_TAKE_TASK_REFS, 0)
+    })
+    .join()
+    .map_err(|_| "call thread panicked".to_string())?
+    .map_err(errno_name)?
+    .1;
+    let what = format!(
+        "the program loaded, and a call leaked {leaked} rcu_users reference(s) of the calling \
+         task: this kernel lacks kernel/patches/bpf/0001"
+    );
+    if leaked == 0 {
+        println!("# the program loaded, but the call leaked no reference");
+        return Ok(());
+    }
+    if ctx.kernel.is_some() {
+        // Our own test kernels carry the patch.
+        return Err(what);
+    }
+    Err(skip(&what))
 }

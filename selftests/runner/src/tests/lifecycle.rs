@@ -181,8 +181,50 @@ fn register_after_init_refused(ctx: &mut Ctx) -> TestResult {
     let mut obj = load(&ctx.obj("testmod"))?;
     let (_link, id) = attach(&mut obj, "tm_ok")?;
     ensure_eq(
-        "ModuleInit::new() after init",
+        "the module's init run again after the load",
         testmod::call(id, testmod::RSO_TESTMOD_OP_REGISTER_LATE, 0).map(|r| r.0),
         Err(libc::EBUSY),
-    )
+    )?;
+    // Refused before the module's own init body ran again (not by a registration it made).
+    let (_, runs) =
+        testmod::call_out(id, testmod::RSO_TESTMOD_OP_INIT_FROM_WORK, 0).map_err(errno_name)?;
+    ensure_eq("times the module's init body ran", runs, 1)
+}
+
+test!(register_from_work_refused, cleanup: unload_testmod);
+fn register_from_work_refused(ctx: &mut Ctx) -> TestResult {
+    unload(TESTMOD);
+    let ko = ctx.ko(TESTMOD)?;
+    // The module's init spawns a work item that runs the init again while the module is still
+    // COMING, and waits for it: the layer must refuse the second run (EALREADY), so that the
+    // module's own init body runs once.
+    kmod::insmod_args(&ko, &["init_from_work=1"])?;
+    let mut obj = load(&ctx.obj("testmod"))?;
+    let (_link, id) = attach(&mut obj, "tm_ok")?;
+    let (ret, runs) =
+        testmod::call_out(id, testmod::RSO_TESTMOD_OP_INIT_FROM_WORK, 0).map_err(errno_name)?;
+    ensure_eq(
+        "the init run again from a work item",
+        ret,
+        -i64::from(libc::EALREADY),
+    )?;
+    ensure_eq("times the module's init body ran", runs, 1)
+}
+
+test!(one_c_type_two_bindings_refused, cleanup: unload_testmod);
+fn one_c_type_two_bindings_refused(ctx: &mut Ctx) -> TestResult {
+    unload(TESTMOD);
+    let ko = ctx.ko(TESTMOD)?;
+    // bind_twice=1: the module registers testmod_ops a second time, through a second Rust type
+    // of the same C type (its generated file included twice). The layer must refuse it, so the
+    // load fails.
+    let res = kmod::insmod_args(&ko, &["bind_twice=1"]);
+    ensure(res.is_err() && !kmod::is_loaded(TESTMOD), || {
+        format!("rso_testmod loaded with testmod_ops bound twice: {res:?}")
+    })?;
+    ensure(
+        dmesg()?.contains("struct_ops testmod_ops: the module registered a type of this name"),
+        || "no message from the layer about the second binding".into(),
+    )?;
+    kmod::insmod(&ko)
 }
