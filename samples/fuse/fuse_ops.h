@@ -50,8 +50,10 @@ enum rso_fuse_opcode {
  * The request, as programs see it (read-only): fuse-bpf's meta info. The
  * kfuncs take it to find the request's name and data. A kfunc argument whose
  * struct holds only scalars also accepts a pointer to any memory of that
- * size (the program's stack, a map value); the zero-length array makes the
- * verifier accept only a pointer it knows to be one, the op's argument.
+ * size (the program's stack, a map value: __btf_type_is_scalar_struct() in
+ * kernel/bpf/verifier.c); the zero-length array makes the verifier accept
+ * only a pointer it knows to be one, the op's argument. The generator
+ * refuses a kfunc request struct without one.
  */
 struct rso_fuse_req {
 	__u64 unique;	/* 0 until the request goes to the daemon */
@@ -117,15 +119,30 @@ struct fuse_c_ops {
 };
 
 /*
- * Kfuncs for fuse_ops programs (bodies in Rust): each copies between the
- * request and a dynptr of the program's (bpf_dynptr_from_mem() over a map
- * value or the stack). They return the bytes copied or a negative errno.
+ * Kfuncs for fuse_ops programs: the generator writes their C forwarders and
+ * registration, and the Rust trait FuseOpsKfuncs whose methods (in the
+ * module) are their bodies. Each copies between the request and a dynptr
+ * the program made (bpf_dynptr_from_mem() over a map value: the verifier
+ * accepts no other memory for it), and returns the bytes copied or a
+ * negative errno: E2BIG when the dynptr is too small (or len is larger than
+ * the data a request holds), EINVAL when it is read-only.
  *
- *   bpf_rso_fuse_name(req, dst)      the LOOKUP name into dst
- *   bpf_rso_fuse_data(req, dst)      the data (WRITE payload, READ reply)
- *   bpf_rso_fuse_set_data(req, src)  replaces the data (a READ reply a
- *                                    prefilter answers, a rewritten WRITE)
+ *   bpf_rso_fuse_name(req, dst)          the LOOKUP name into dst
+ *   bpf_rso_fuse_data(req, dst)          the data (WRITE payload, READ reply)
+ *   bpf_rso_fuse_set_data(req, src, len) replaces the data with the first
+ *                                        len bytes of src (a READ reply a
+ *                                        prefilter answers, a rewritten
+ *                                        WRITE)
+ *
+ * req must be the request the op was called with: struct rso_fuse_req is
+ * never taken by non-const pointer, never embedded in another struct, and
+ * has a zero-length array (see above), which the generator checks.
  */
+struct bpf_dynptr;
+int bpf_rso_fuse_name(const struct rso_fuse_req *req, const struct bpf_dynptr *dst) __rso_kfunc;
+int bpf_rso_fuse_data(const struct rso_fuse_req *req, const struct bpf_dynptr *dst) __rso_kfunc;
+int bpf_rso_fuse_set_data(const struct rso_fuse_req *req, const struct bpf_dynptr *src,
+			  __u32 len) __rso_kfunc;
 
 /* /dev/rso_fuse: a client's request, RSO_FUSE_IOC_REQUEST. */
 struct rso_fuse_request {
@@ -151,10 +168,17 @@ enum rso_fuse_bench_kind {
 	RSO_FUSE_BENCH_INDIRECT0 = 30,	/* an indirect call (C twin only): +0/2/5 */
 };
 
+/*
+ * The most loops of one RSO_FUSE_IOC_BENCH (E2BIG beyond): the loops never
+ * sleep (Linux 7.3's Rust API has no cond_resched()), so each ioctl is
+ * bounded to about a million calls, far below the soft-lockup threshold.
+ */
+#define RSO_FUSE_BENCH_LOOPS_MAX	(1U << 20)
+
 struct rso_fuse_bench {
 	char conn[RSO_FUSE_CONN_MAX];	/* in: the instance's connection */
 	__u32 kind;			/* in: enum rso_fuse_bench_kind */
-	__u32 loops;			/* in */
+	__u32 loops;			/* in: at most RSO_FUSE_BENCH_LOOPS_MAX */
 	__u64 ns;			/* out: for all loops */
 	__s64 sum;			/* out: of the return values */
 };

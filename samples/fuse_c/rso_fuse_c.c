@@ -179,6 +179,9 @@ static int bench(struct rso_fuse_bench *b)
 	u64 start;
 	u32 i;
 
+	/* Bounded as in rso_fuse: the loops never sleep (see fuse_ops.h). */
+	if (b->loops > RSO_FUSE_BENCH_LOOPS_MAX)
+		return -E2BIG;
 	if (b->kind < RSO_FUSE_BENCH_DIRECT0) {
 		mutex_lock(&bindings_lock);
 		bd = find_locked(b->conn);

@@ -8,7 +8,6 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "fuse_ops.h"
-#include "fuse_kfuncs.h"
 
 char _license[] SEC("license") = "GPL";
 
@@ -97,7 +96,7 @@ int BPF_PROG(cache_read_pre, const struct rso_fuse_req *req, struct rso_fuse_in 
 		__sync_fetch_and_add(&misses, 1);
 		return BPF_FUSE_USER_POSTFILTER;
 	}
-	if (bpf_dynptr_from_mem(b->data, len, 0, &d) || bpf_rso_fuse_set_data(req, &d) < 0)
+	if (bpf_dynptr_from_mem(b->data, len, 0, &d) || bpf_rso_fuse_set_data(req, &d, len) < 0)
 		return BPF_FUSE_USER_POSTFILTER;
 	out_args->count = len;
 	__sync_fetch_and_add(&hits, 1);

@@ -9,7 +9,6 @@
 #include <bpf/bpf_tracing.h>
 #include "rso_misc.h"
 #include "fuse_ops.h"
-#include "fuse_kfuncs.h"
 
 char _license[] SEC("license") = "GPL";
 
@@ -24,7 +23,7 @@ int BPF_PROG(fuse_kfunc_stack_req_refused, const struct rso_fuse_req *req,
 	struct bpf_dynptr d;
 
 	bpf_dynptr_from_mem(buf, sizeof(buf), 0, &d);
-	return bpf_rso_fuse_set_data(&fake, &d);
+	return bpf_rso_fuse_set_data(&fake, &d, sizeof(buf));
 }
 
 SEC(".struct_ops.link")

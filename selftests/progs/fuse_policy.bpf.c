@@ -10,7 +10,6 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "fuse_ops.h"
-#include "fuse_kfuncs.h"
 
 char _license[] SEC("license") = "GPL";
 

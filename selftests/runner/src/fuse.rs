@@ -178,6 +178,17 @@ impl DaemonFile {
         Ok(q)
     }
 
+    /// `RSO_FUSE_IOC_READ_REQ` into a bad buffer (address 1, in the first page, which is never
+    /// mapped: `vm.mmap_min_addr`): the ioctl fails with `EFAULT`, and the request the daemon
+    /// could not take fails with `EIO` for its caller.
+    pub fn read_req_bad_buffer(&self) -> Result<(), i32> {
+        let size = std::mem::size_of::<rso_fuse_dreq>();
+        let cmd = ioc(IOC_R, RSO_FUSE_IOC_MAGIC as u8, 4, size);
+        // SAFETY: Nothing is mapped at address 1: the kernel cannot write there, and this
+        // process's memory is not touched.
+        result(unsafe { libc::ioctl(self.0.as_raw_fd(), cmd as _, 1usize) })
+    }
+
     pub fn reply(&self, r: &mut rso_fuse_dreply) -> Result<(), i32> {
         ioctl(&self.0, IOC_W, 5, r)
     }

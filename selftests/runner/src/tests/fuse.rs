@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The fuse-bpf-style sample `rso_fuse`: the fast path of a BPF cache, a policy's errnos and
-//! rewrites, the backing store, and the daemon's hard cases (death, a detach in flight,
-//! concurrent callers, a full queue, a malformed reply).
+//! rewrites, the backing store, the daemon's hard cases (death, a detach in flight, concurrent
+//! callers, a full queue, a malformed reply, a reader interrupted by a signal, a request the
+//! daemon cannot take), and the bound of the benchmark's loops.
 
 use crate::{
     bpf::{
@@ -13,7 +14,8 @@ use crate::{
     ctx::{
         Ctx,
         KillOnDrop,
-        FUSE, //
+        FUSE,
+        FUSE_C, //
     },
     fuse::{
         self,
@@ -44,11 +46,17 @@ use std::{
         BufReader, //
     },
     process::Stdio,
-    sync::mpsc,
-    time::Duration,
+    sync::{
+        mpsc,
+        Arc, //
+    },
+    time::{
+        Duration,
+        Instant, //
+    },
 };
 
-/// The backing store's file `hello` (`samples/fuse/rso_fuse_main.rs`).
+/// The backing store's file `hello` (`samples/fuse/backing.rs`).
 const HELLO_NODE: u64 = 2;
 const HELLO_DATA: &[u8] = b"hello from the backing store\n";
 const HELLO_MODE: u32 = 0o100644;
@@ -464,4 +472,210 @@ fn fuse_bad_input(ctx: &mut Ctx) -> TestResult {
         Err(libc::EACCES),
     )?;
     ensure_eq("lookup hello", c.lookup("policy", "hello"), Ok(HELLO_NODE))
+}
+
+/// Does nothing: a signal that interrupts a blocked ioctl (`EINTR`).
+extern "C" fn on_sigusr1(_sig: libc::c_int) {}
+
+/// Catches `SIGUSR1` with [`on_sigusr1`], without `SA_RESTART`.
+fn catch_sigusr1() -> Result<(), String> {
+    // SAFETY: A zeroed `sigaction` is a valid value; the handler is async-signal-safe (it does
+    // nothing), and the old action is not asked for.
+    let r = unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_sigusr1 as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut())
+    };
+    ensure(r == 0, || {
+        format!("sigaction: {}", std::io::Error::last_os_error())
+    })
+}
+
+fn gettid() -> libc::pid_t {
+    // SAFETY: gettid() has no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_gettid) as libc::pid_t }
+}
+
+/// Waits until thread `tid` of this process sleeps (state `S`), up to [`ANSWER_TIMEOUT`].
+fn wait_sleeping(tid: libc::pid_t) -> TestResult {
+    let path = format!("/proc/self/task/{tid}/stat");
+    let start = Instant::now();
+    loop {
+        let stat = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|s| s.trim_start().chars().next());
+        if state == Some('S') {
+            return Ok(());
+        }
+        if start.elapsed() > ANSWER_TIMEOUT {
+            return Err(format!("thread {tid} does not sleep: state {state:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A daemon reader on its own thread: serves requests until its file is unmounted (`once`:
+/// one read, which a signal may interrupt). Reports its thread id first, then how it ended.
+fn reader(
+    d: Arc<fuse::DaemonFile>,
+    once: bool,
+) -> (
+    mpsc::Receiver<libc::pid_t>,
+    std::thread::JoinHandle<Result<&'static str, i32>>,
+) {
+    let (tx, rx) = mpsc::channel();
+    let t = std::thread::spawn(move || {
+        let _ = tx.send(gettid());
+        loop {
+            match d.read_req() {
+                Ok(q) => d.reply(&mut fuse::serve(&q))?,
+                Err(libc::EINTR) if once => return Ok("interrupted"),
+                Err(libc::ENOTCONN) => return Ok("unmounted"),
+                Err(e) => return Err(e),
+            }
+            if once {
+                return Ok("served");
+            }
+        }
+    });
+    (rx, t)
+}
+
+test!(fuse_daemon_eintr_no_lost_wakeup, needs: [FUSE]);
+/// Two daemon readers on one connection; a request arrives while the one that waited first
+/// (the one a notification wakes) is interrupted by a signal, and that reader does not read
+/// again. The request must still be served: a woken reader takes a queued request before it
+/// returns `EINTR`. The signal comes at a different time after the request in each round, so
+/// that some rounds hit the window between the wakeup and the reader's check.
+fn fuse_daemon_eintr_no_lost_wakeup(ctx: &mut Ctx) -> TestResult {
+    catch_sigusr1()?;
+    let rounds = if ctx.full { 200 } else { 30 };
+    let (mut interrupted, mut served) = (0, 0);
+    for round in 0..rounds {
+        let d =
+            Arc::new(fuse::DaemonFile::mount("eintr").map_err(|e| format!("mount: errno {e}"))?);
+        let (tid_a, a) = reader(d.clone(), true);
+        let tid_a = tid_a
+            .recv_timeout(ANSWER_TIMEOUT)
+            .map_err(|e| e.to_string())?;
+        let waiting = wait_sleeping(tid_a).and_then(|()| {
+            let (tid_b, b) = reader(d.clone(), false);
+            let tid_b = tid_b
+                .recv_timeout(ANSWER_TIMEOUT)
+                .map_err(|e| e.to_string())?;
+            wait_sleeping(tid_b).map(|()| b)
+        });
+        let outcome = waiting.and_then(|b| {
+            let rx = callers("eintr", 1);
+            // 0 to 175 us after the request: spin, a sleep would be too coarse.
+            let delay = Duration::from_micros(25 * (round % 8));
+            let start = Instant::now();
+            while start.elapsed() < delay {
+                std::hint::spin_loop();
+            }
+            // SAFETY: tgkill() only sends a signal, which `on_sigusr1` catches.
+            let r =
+                unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid_a, libc::SIGUSR1) };
+            // ESRCH: reader A served the request and exited first.
+            let err = std::io::Error::last_os_error();
+            ensure(r == 0 || err.raw_os_error() == Some(libc::ESRCH), || {
+                format!("tgkill: {err}")
+            })?;
+            let got = answers(&rx, 1).map(|mut v| v.remove(0));
+            Ok((got, b))
+        });
+        // Whatever happened: unmount (the readers and any caller get ENOTCONN) and join.
+        let _ = d.abort();
+        let a = a.join().map_err(|_| "reader A panicked".to_string())?;
+        let (got, b) = outcome?;
+        let b = b.join().map_err(|_| "reader B panicked".to_string())?;
+        ensure_eq(
+            &format!("round {round}: the caller's answer"),
+            got?,
+            Ok((DAEMON_DATA.len() as u64, DAEMON_MODE)),
+        )?;
+        match a {
+            Ok("interrupted") => interrupted += 1,
+            Ok("served") => served += 1,
+            other => return Err(format!("round {round}: reader A: {other:?}")),
+        }
+        ensure_eq(&format!("round {round}: reader B"), b, Ok("unmounted"))?;
+    }
+    println!("# {rounds} rounds: reader A interrupted in {interrupted}, served in {served}");
+    Ok(())
+}
+
+test!(fuse_fail_without_memory_answers, needs: [FUSE]);
+/// The daemon reads requests into a bad buffer: it cannot take them, and each caller gets
+/// `EIO` at once. Answering them allocates nothing (the room was allocated when each request
+/// was queued), so this path cannot fail for want of memory; no allocation failure is injected.
+fn fuse_fail_without_memory_answers(_ctx: &mut Ctx) -> TestResult {
+    let max = fuse::RSO_FUSE_QUEUE_MAX as usize;
+    let d = DaemonFile::mount("failmem").map_err(|e| format!("mount: errno {e}"))?;
+    let rx = callers("failmem", max as u64);
+    for i in 0..max {
+        ensure_eq(
+            &format!("read {i} into a bad buffer"),
+            d.read_req_bad_buffer(),
+            Err(libc::EFAULT),
+        )?;
+    }
+    for r in answers(&rx, max)? {
+        ensure_eq("a caller's answer", r, Err(libc::EIO))?;
+    }
+    // The connection stays usable, with its whole queue.
+    let rx = callers("failmem", max as u64);
+    for _ in 0..max {
+        let q = d.read_req().map_err(|e| format!("read_req: errno {e}"))?;
+        d.reply(&mut fuse::serve(&q))
+            .map_err(|e| format!("reply: errno {e}"))?;
+    }
+    for r in answers(&rx, max)? {
+        ensure_eq(
+            "a caller's answer",
+            r,
+            Ok((DAEMON_DATA.len() as u64, DAEMON_MODE)),
+        )?;
+    }
+    Ok(())
+}
+
+test!(bench_loop_bounded, needs: [FUSE, FUSE_C]);
+/// The benchmark's ioctl never sleeps, so both modules bound its loops to
+/// `RSO_FUSE_BENCH_LOOPS_MAX` (`E2BIG` beyond) instead of looping up to `u32::MAX` times.
+fn bench_loop_bounded(ctx: &mut Ctx) -> TestResult {
+    let (_rust, _l1) = attached(ctx, "fuse_bench", "bench")?;
+    let (_c, _l2) = attached(ctx, "fuse_c_bench", "bench")?;
+    let max = fuse::RSO_FUSE_BENCH_LOOPS_MAX;
+    for dev in [fuse::DEV, fuse::C_DEV] {
+        for kind in [fuse::RSO_FUSE_BENCH_CALL0, fuse::RSO_FUSE_BENCH_CALL5] {
+            for loops in [max + 1, u32::MAX] {
+                ensure_eq(
+                    &format!("{dev}: kind {kind}, {loops} loops"),
+                    fuse::bench(dev, "bench", kind, loops).map(drop),
+                    Err(libc::E2BIG),
+                )?;
+            }
+        }
+        // bench0 returns 1.
+        ensure_eq(
+            &format!("{dev}: 1000 loops"),
+            fuse::bench(dev, "bench", fuse::RSO_FUSE_BENCH_CALL0, 1000).map(|(_, sum)| sum),
+            Ok(1000),
+        )?;
+    }
+    ensure_eq(
+        "lookups beyond the bound",
+        fuse::bench(fuse::DEV, "bench", fuse::RSO_FUSE_BENCH_LOOKUP, max + 1).map(drop),
+        Err(libc::E2BIG),
+    )?;
+    // The bound itself is accepted (the C twin's native floor: fast even under emulation).
+    ensure_eq(
+        "the C twin's floor at the bound",
+        fuse::bench(fuse::C_DEV, "bench", fuse::RSO_FUSE_BENCH_DIRECT0, max).map(|(_, s)| s),
+        Ok(i64::from(max)),
+    )
 }
