@@ -123,7 +123,9 @@ compile-fail:
 			"cf_ref_on_void_op cf_ref_on_void_op a __ref parameter on an op that returns void is refused" \
 			"cf_kfunc_req_scalar cf_kfunc_req_scalar_ops needs a zero-length array member" \
 			"cf_kfunc_req_writable cf_kfunc_req_writable_ops must be taken as const only" \
-			"cf_kfunc_req_embedded cf_kfunc_req_embedded_ops embeds struct cf_kreq, the request of kfunc"; do \
+			"cf_kfunc_req_embedded cf_kfunc_req_embedded_ops embeds struct cf_kreq, the request of kfunc" \
+			"cf_arg_trailing_array cf_arg_trailing_array_ops ends with an array of no element" \
+			"cf_narrow_return cf_narrow_return_ops is narrower than 32 bits"; do \
 		set -- $$c; h=$$1; ty=$$2; shift 2; want="$$*"; \
 		if $(RSO_PYTHON) rust/rsogen.py --header $(CF_DIR)/$$h.h --type $$ty \
 				--list - >$(BUILD)/$$h.log 2>&1; then \

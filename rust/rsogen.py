@@ -82,6 +82,17 @@ def rust_scalar(ty, what):
     return RUST_SCALARS.get(t.kind) or RUST_SCALARS[canon.kind]
 
 
+def check_wide(ty, what):
+    """An integer a BPF program hands to Rust (an op's return value, a kfunc's argument) must be
+    at least 32 bits wide: the program leaves a full 64-bit register (the verifier does not
+    range-check struct_ops return values, the JIT does not narrow kfunc arguments), and Rust
+    assumes an 8- or 16-bit value in a register is already extended, as the x86-64 ABI's de
+    facto rule says."""
+    if ty.get_canonical().get_size() < 4:
+        raise GenError(f"{what}: {ty.spelling} is narrower than 32 bits, which BPF passes "
+                       "without extending it; use a 32- or 64-bit integer")
+
+
 def check_plain_data(ty, what):
     """Data members and call structs may hold only integers (no _Bool), arrays and structs of
     them, and data pointers: any bit pattern of those is a valid Rust value."""
@@ -173,6 +184,8 @@ class Param:
         n = self.name
         if self.kind == "scalar":
             return n
+        if self.kind == "in" and getattr(self, "copied", False):
+            return f"core::ptr::addr_of_mut!({n}).cast_const()"
         if self.kind == "in":
             return f"core::ptr::from_ref({n})"
         if self.kind == "kreq":
@@ -236,6 +249,7 @@ class Member:
             if self.rust_ret is None:
                 raise GenError(f"{what}: return type {ret.spelling} is not supported (integers "
                                "and void only)")
+            check_wide(ret, f"{what}: return type")
 
 
 def parse(header, flags):
@@ -380,11 +394,13 @@ def gen_rust(ty, members, call_structs, plain_structs=(), sealed_extra=()):
         for p in m.params:
             if p.kind == "in" and p.struct in writable:
                 # Programs may write this struct (another op takes it by non-const pointer), so
-                # a const one is passed as a copy: the caller's `&` is never written.
+                # a const one is passed as a copy: the caller's `&` is never written, and the
+                # pointer the program gets is derived from a mutable place.
+                p.copied = True
                 out += [
                     f"        // SAFETY: `{p.struct}` is plain data (integers, arrays and structs of",
                     "        // them): a bitwise copy is a valid value, and it has no `Drop`.",
-                    f"        let {p.name} = &unsafe {{ core::ptr::read({p.name}) }};",
+                    f"        let mut {p.name} = unsafe {{ core::ptr::read({p.name}) }};",
                 ]
         out += [
             "        // SAFETY: By the type invariants `rso_op` is a trampoline to a verified program that",
@@ -392,7 +408,8 @@ def gen_rust(ty, members, call_structs, plain_structs=(), sealed_extra=()):
             "        // header declares: a live task for a trusted pointer, NULL only where `__nullable`",
             "        // lets the program expect it, for `__ref` a task with the reference taken above,",
             "        // which the program must release, and for a struct of the header valid memory of",
-            "        // its type, which the program writes only through a `&mut` (`btf_struct_access`).",
+            "        // its type, which the program writes only through a `&mut` or a copy of its own",
+            "        // (`btf_struct_access` allows writes only to structs some op takes mutably).",
             f"        {'Ok(' if m.sleepable else ''}Some(unsafe {{ rso_op({', '.join(p.rust_arg() for p in m.params)}) }}){')' if m.sleepable else ''}",
             "    }",
             "",
@@ -608,6 +625,7 @@ class KfuncParam:
             if self.rust is None:
                 raise GenError(f"{what}: type {self.c_type} is not supported (after the "
                                "request: `struct bpf_dynptr *` and integers)")
+            check_wide(cursor.type, what)
             self.kind = "scalar"
 
     def rust_type(self, data):
@@ -691,6 +709,35 @@ def has_zero_length_array(ty, depth=0):
     if canon.kind == K.INCOMPLETEARRAY:
         return True
     return canon.kind == K.CONSTANTARRAY and canon.get_array_size() == 0
+
+
+def ends_with_zero_length_array(ty, depth=0):
+    """Whether the last member of a struct (or of its last member, and so on) is an array of no
+    element: btf_struct_walk() (kernel/bpf/btf.c) then lets programs read past the struct, as
+    if into a flexible array, and helpers copy from there with a plain memcpy."""
+    canon = ty.get_canonical()
+    if canon.kind == K.INCOMPLETEARRAY:
+        return True
+    if canon.kind == K.CONSTANTARRAY:
+        return canon.get_array_size() == 0
+    if canon.kind == K.RECORD and depth < 4:
+        fields = list(canon.get_fields())
+        return bool(fields) and ends_with_zero_length_array(fields[-1].type, depth + 1)
+    return False
+
+
+def check_c_view(header, flags, names):
+    """The structs ops take, as the module's BTF has them (the C view, without __BINDGEN__):
+    none may end with an array of no element, which would let programs read past it."""
+    if not names:
+        return
+    ctu = parse(header, [f for f in flags if f != "-D__BINDGEN__"])
+    for c in structs_in(ctu, header):
+        if c.spelling in names and ends_with_zero_length_array(c.type):
+            raise GenError(f"{where(c)}: struct {c.spelling}, which an op takes, ends with an "
+                           "array of no element in its C view: programs could read past the "
+                           "struct (btf_struct_walk() in kernel/bpf/btf.c treats it as a "
+                           "flexible array); put a zero-length array first")
 
 
 def check_kfunc_reqs(kfuncs, st, structs, header, flags):
@@ -1000,9 +1047,11 @@ def main():
         if len(writable_structs(members)) > 8:
             raise GenError(f"{where(st)}: more than 8 structs that ops take by non-const "
                            "pointer")
-        for name in sorted({p.struct for m in members if m.is_op for p in m.params
-                            if p.kind in ("in", "inout")}):
+        arg_structs = sorted({p.struct for m in members if m.is_op for p in m.params
+                              if p.kind in ("in", "inout")})
+        for name in arg_structs:
             check_arg_struct(HEADER_STRUCTS[name])
+        check_c_view(a.header, a.flags, set(arg_structs))
         if not any(m.is_op for m in members):
             raise GenError(f"{where(st)}: struct {a.type} has no op")
         call_structs = []

@@ -47,7 +47,9 @@ impl Prog {
 pub struct Link(Opaque<bindings::bpf_link>);
 
 impl Link {
-    /// The link's id, as userspace sees it.
+    /// The link's id, as userspace sees it. In the `unreg` that runs when the link's last
+    /// reference goes away, the id is already released (`bpf_link_free()` frees it before the
+    /// link's `.dealloc` runs `unreg`) and may name a new link: do not key state by it there.
     pub fn id(&self) -> u32 {
         // SAFETY: `self` wraps a valid link, whose id does not change.
         unsafe { (*self.0.get()).id }
@@ -198,11 +200,8 @@ impl<T: StructOps> Adapter<T> {
             } else {
                 None
             },
-            validate: if T::HAS_VALIDATE {
-                Some(Self::validate)
-            } else {
-                None
-            },
+            // Always: the layer checks which BTF each program was verified against.
+            validate: Some(Self::validate),
             cfi_stubs: core::ptr::null_mut(),
             owner: this_module::<T::OwnerModule>().as_ptr(),
             name: T::Ops::NAME.as_char_ptr(),
@@ -330,6 +329,23 @@ impl<T: StructOps> Adapter<T> {
     ///
     /// `kdata` points to a fully initialised `T::Ops` of a struct_ops map value.
     unsafe extern "C" fn validate(kdata: *mut c_void) -> c_int {
+        unsafe extern "C" {
+            fn rso_progs_of_btf(kdata: *const c_void, btf: *const c_void) -> c_int;
+        }
+        let btf = T::type_static().btf();
+        // SAFETY: `rust/rso_helpers.c` defines the function; `kdata` is the data of a struct_ops
+        // map value being updated (the map's mutex is held), whose programs it walks.
+        if btf.is_null() || unsafe { rso_progs_of_btf(kdata, btf.cast()) } != 0 {
+            pr_err!(
+                "struct_ops {}: a program of the value was verified against another BTF (another \
+                 module, or an earlier load of this one)\n",
+                T::Ops::NAME
+            );
+            return EINVAL.to_errno();
+        }
+        if !T::HAS_VALIDATE {
+            return 0;
+        }
         // SAFETY: Per the function's safety requirements.
         let ops = unsafe { &*kdata.cast::<T::Ops>() };
         from_result(|| T::validate(ops).map(|()| 0))
@@ -433,10 +449,14 @@ impl<T: StructOps> Adapter<T> {
         {
             return false;
         }
-        // SAFETY: `prog` is a struct_ops program being verified: `expected_attach_type` holds
-        // the index of the member it implements.
-        let member = unsafe { (*prog).expected_attach_type } as usize;
-        let (nargs, writable) = match T::Ops::MEMBERS.get(member).map(|m| m.kind) {
+        unsafe extern "C" {
+            fn rso_prog_member_off(prog: *const c_void) -> u32;
+        }
+        // SAFETY: `rust/rso_helpers.c` defines the function; `prog` is a struct_ops program being
+        // verified, whose `attach_st_ops_member_off` the verifier set before it checks accesses.
+        let off_member = unsafe { rso_prog_member_off(prog.cast()) } as usize;
+        // By offset, not by index: the member table is bindgen's view, the index the BTF's.
+        let (nargs, writable) = match T::Ops::member_at(off_member).map(|m| m.kind) {
             Some(MemberKind::Op {
                 nargs, writable, ..
             }) => (nargs, writable),

@@ -27,11 +27,18 @@
 //!     }
 //! }
 //!
-//! // In the module's pinned state: `dev <- register_call_device::<HelloOps>()`.
+//! // In the module's pinned state: `dev <- register_call_device::<HelloOps>()`, or the whole
+//! // module: `struct_ops_module! { type: CallDeviceModule<HelloOps>, ... }`.
 //! ```
 
 use super::{
     instance::Instance,
+    module::{
+        ModuleInit,
+        StructOpsModule, //
+    },
+    DeclaredType,
+    OpsTable,
     StructOps, //
 };
 use core::marker::PhantomData;
@@ -87,6 +94,27 @@ pub(crate) struct CallDev<T>(PhantomData<fn() -> T>);
 pub(crate) fn register_call_device<T: CallDevice>(
 ) -> impl PinInit<MiscDeviceRegistration<CallDev<T>>, Error> {
     MiscDeviceRegistration::register(MiscDeviceOptions { name: T::NAME })
+}
+
+/// A module whose state is the call device of one type, `T`: its init registers `T` and the
+/// device. `struct_ops_module! { type: CallDeviceModule<FooOps>, ... }` needs no module type of
+/// its own.
+#[pin_data]
+pub(crate) struct CallDeviceModule<T: CallDevice> {
+    #[pin]
+    _dev: MiscDeviceRegistration<CallDev<T>>,
+}
+
+impl<T: CallDevice> StructOpsModule for CallDeviceModule<T> {
+    fn init(_module: &'static ThisModule, init: &ModuleInit) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            _dev <- {
+                T::type_static().register(init)?;
+                pr_info!("registered struct_ops type {}\n", T::Ops::NAME);
+                register_call_device::<T>()
+            },
+        })
+    }
 }
 
 /// Handles one request, in place.

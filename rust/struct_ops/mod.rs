@@ -74,7 +74,12 @@
 //! - `instance.rs`: [`Instance`] and [`InstanceRef`];
 //! - `adapter.rs`: the `extern "C"` callbacks the BPF core calls, and the views they hand out
 //!   ([`InitMember`], [`Member`], [`Prog`], [`Link`]);
-//! - `call.rs`: the call device through which userspace triggers typed op calls.
+//! - `call.rs`: the call device through which userspace triggers typed op calls;
+//! - `module.rs`: the module's init as a type ([`ModuleInit`], [`StructOpsModule`],
+//!   [`OpsModule`]) and kfunc sets declared in C ([`Kfuncs`]);
+//! - `kfunc.rs`: the kfuncs a type's header declares, and the requests they get back;
+//! - `dynptr.rs`: the dynptrs programs pass to those kfuncs;
+//! - `sync.rs`: a mutex in a `static`, initialised from the module's init.
 
 #![expect(
     unreachable_pub,
@@ -108,7 +113,8 @@ pub use call::CallArg;
 pub(crate) use call::{
     register_call_device,
     CallDev,
-    CallDevice, //
+    CallDevice,
+    CallDeviceModule, //
 };
 pub use dynptr::{
     Dynptr,
@@ -190,7 +196,7 @@ pub struct MemberDesc {
 /// - [`MemberDesc`]'s `writable` sizes name exactly the arguments passed from a `&mut` of a
 ///   plain-data struct of that size, and every method passes any other argument of such a struct
 ///   type as a copy.
-pub unsafe trait OpsTable: Sized + 'static {
+pub unsafe trait OpsTable: Sized + 'static + OpsKfuncs {
     /// The typed calls of an attached instance.
     type Calls<'a>;
 
@@ -473,7 +479,7 @@ macro_rules! declare_kfuncs {
 /// ```
 #[macro_export]
 macro_rules! struct_ops_module {
-    (type: $type:ident, $($rest:tt)*) => {
+    (type: $type:ty, $($rest:tt)*) => {
         type RsoOpsModule = $crate::struct_ops::OpsModule<$type>;
         ::kernel::prelude::module! {
             type: RsoOpsModule,

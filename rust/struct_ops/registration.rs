@@ -400,10 +400,7 @@ impl<T: StructOps> StructOpsType<T> {
     ///
     /// Then it registers the kfuncs the type's header declares (`__rso_kfunc`), if any
     /// ([`OpsKfuncs`]): `EBUSY` when the module registered a kfunc set already (one per module).
-    pub fn register(&'static self, init: &ModuleInit) -> Result
-    where
-        T::Ops: OpsKfuncs,
-    {
+    pub fn register(&'static self, init: &ModuleInit) -> Result {
         let owner = this_module::<T::OwnerModule>().as_ptr();
         // Only the static `declare_struct_ops!` declared: the callbacks find the registry there.
         if init.module() != owner || !core::ptr::eq(self, T::type_static()) {

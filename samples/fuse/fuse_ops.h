@@ -53,16 +53,18 @@ enum rso_fuse_opcode {
  * size (the program's stack, a map value: __btf_type_is_scalar_struct() in
  * kernel/bpf/verifier.c); the zero-length array makes the verifier accept
  * only a pointer it knows to be one, the op's argument. The generator
- * refuses a kfunc request struct without one.
+ * refuses a kfunc request struct without one. It comes first: at the end,
+ * btf_struct_walk() (kernel/bpf/btf.c) would let programs read past the
+ * struct as into a flexible array, and the generator refuses that too.
  */
 struct rso_fuse_req {
+#ifndef __BINDGEN__
+	__u8 kernel_only[0];	/* BTF only: Rust needs no view of it */
+#endif
 	__u64 unique;	/* 0 until the request goes to the daemon */
 	__u64 nodeid;
 	__u32 opcode;
 	__u32 pid;
-#ifndef __BINDGEN__
-	__u8 kernel_only[0];	/* BTF only: Rust needs no view of it */
-#endif
 };
 
 /* The in arguments: a prefilter may rewrite them. */

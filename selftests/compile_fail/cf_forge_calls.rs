@@ -5,12 +5,11 @@
 //! wrote into the op's slot.)
 // compile-fail-expect: no rules expected
 
-#[macro_use]
-#[path = "../../rust/struct_ops/mod.rs"]
-mod struct_ops;
+include!("cf_common.rs");
+include!("cf_init.rs");
 
 ops_header! {
-    mod cf_h {
+    mod cf_forged {
         include!("cf_ops_generated.rs");
 
         pub fn forge(o: &cf_ops) -> CfOpsCalls<'_> {

@@ -7,10 +7,10 @@
 #include "../../rust/rso_call.h"
 
 struct cf_kreq {
-	__u64 id;
 #ifndef __BINDGEN__
 	__u8 kernel_only[0];
 #endif
+	__u64 id;
 };
 
 struct cf_outer {

@@ -267,26 +267,6 @@ fn lookup_from_timer(ctx: &mut Ctx) -> TestResult {
     Ok(())
 }
 
-test!(sleepable_from_atomic_refused, needs: [TESTMOD]);
-fn sleepable_from_atomic_refused(ctx: &mut Ctx) -> TestResult {
-    let mut obj = load(&ctx.obj("testmod"))?;
-    let (_link, id) = attach(&mut obj, "tm_ok")?;
-    // In process context the sleepable op is called.
-    let r = testmod::call(id, testmod::RSO_TESTMOD_OP_MAY_SLEEP, 4).map_err(errno_name)?;
-    ensure_eq("may_sleep(4) from an ioctl", r.0, 5)?;
-    // From a timer (softirq) the layer refuses it before the program runs: a sleepable program
-    // there would fault and sleep in atomic context (a splat, which the log check catches).
-    let (reached, refused) =
-        testmod::call_out(id, testmod::RSO_TESTMOD_OP_TIMER_SLEEPABLE, 5).map_err(errno_name)?;
-    ensure_eq(
-        "sleepable calls from the timer that reached BPF",
-        reached,
-        0,
-    )?;
-    // Five ticks of eight calls each, all refused.
-    ensure_eq("sleepable calls from the timer refused", refused, 40)
-}
-
 test!(ref_leak_refused, needs: [TESTMOD]);
 fn ref_leak_refused(ctx: &mut Ctx) -> TestResult {
     let path = ctx.obj("testmod_ref_return");
@@ -326,4 +306,24 @@ fn ref_leak_refused(ctx: &mut Ctx) -> TestResult {
         return Err(what);
     }
     Err(skip(&what))
+}
+
+test!(sleepable_from_atomic_refused, needs: [TESTMOD]);
+fn sleepable_from_atomic_refused(ctx: &mut Ctx) -> TestResult {
+    let mut obj = load(&ctx.obj("testmod"))?;
+    let (_link, id) = attach(&mut obj, "tm_ok")?;
+    // In process context the sleepable op is called.
+    let r = testmod::call(id, testmod::RSO_TESTMOD_OP_MAY_SLEEP, 4).map_err(errno_name)?;
+    ensure_eq("may_sleep(4) from an ioctl", r.0, 5)?;
+    // From a timer (softirq) the layer refuses it before the program runs: a sleepable program
+    // there would fault and sleep in atomic context (a splat, which the log check catches).
+    let (reached, refused) =
+        testmod::call_out(id, testmod::RSO_TESTMOD_OP_TIMER_SLEEPABLE, 5).map_err(errno_name)?;
+    ensure_eq(
+        "sleepable calls from the timer that reached BPF",
+        reached,
+        0,
+    )?;
+    // Five ticks of eight calls each, all refused.
+    ensure_eq("sleepable calls from the timer refused", refused, 40)
 }

@@ -228,3 +228,74 @@ fn one_c_type_two_bindings_refused(ctx: &mut Ctx) -> TestResult {
     )?;
     kmod::insmod(&ko)
 }
+
+test!(prog_of_earlier_load_refused, needs: [TESTMOD], cleanup: unload_testmod);
+/// A program verified against one load of `rso_testmod` put into a map of the next load. The
+/// BPF core checks a program's type id and member index, not which BTF the id is of
+/// (`bpf_struct_ops_map_update_elem()`), so a program of another module whose type has the same
+/// id would pass too; the layer's `validate` checks each program's BTF and refuses it.
+fn prog_of_earlier_load_refused(ctx: &mut Ctx) -> TestResult {
+    use std::os::fd::{
+        AsFd,
+        AsRawFd, //
+    };
+    let path = ctx.obj("testmod");
+    let old = {
+        let obj = load(&path)?;
+        let prog = obj
+            .progs()
+            .find(|p| p.name() == "tm_nosleep")
+            .ok_or("no program tm_nosleep")?;
+        prog.as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| format!("dup: {e}"))?
+        // The object's maps, which pin the module, close here; the program stays.
+    };
+    kmod::rmmod_wait(TESTMOD, UNLOAD_TIMEOUT)?;
+    kmod::insmod(&ctx.ko(TESTMOD)?)?;
+    let obj = load(&path)?;
+    let own = obj
+        .progs()
+        .find(|p| p.name() == "tm_nosleep")
+        .ok_or("no program tm_nosleep")?
+        .as_fd()
+        .as_raw_fd();
+    let map = obj
+        .maps()
+        .find(|m| m.name() == "tm_ok")
+        .ok_or("no map tm_ok")?;
+    let map_fd = map.as_fd().as_raw_fd();
+    let size = map.value_size() as usize;
+    // The kernel's value: `struct bpf_struct_ops_common_value` (8 bytes), then `struct
+    // testmod_ops`, whose first member is `nosleep`. Every other member 0.
+    let update = |prog: i32| -> Result<(), i32> {
+        let mut value = vec![0u8; size];
+        value[8..16].copy_from_slice(&(prog as u64).to_ne_bytes());
+        let key = 0u32;
+        // SAFETY: `key` and `value` are valid for the map's key and value sizes.
+        let r = unsafe {
+            libbpf_rs::libbpf_sys::bpf_map_update_elem(
+                map_fd,
+                std::ptr::from_ref(&key).cast(),
+                value.as_ptr().cast(),
+                0,
+            )
+        };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(-r)
+        }
+    };
+    ensure_eq(
+        "a program of the earlier load in nosleep",
+        update(old.as_raw_fd()),
+        Err(libc::EINVAL),
+    )?;
+    ensure(
+        dmesg()?.contains("was verified against another BTF"),
+        || "no message from the layer about the program's BTF".into(),
+    )?;
+    // The control: the same value with the program of this load is accepted.
+    ensure_eq("the program of this load in nosleep", update(own), Ok(()))
+}

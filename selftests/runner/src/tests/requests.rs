@@ -71,9 +71,10 @@ const DEVICES: &[Device] = &[
         max_op: testmod::RSO_TESTMOD_OP_MAX,
         obj: "testmod",
         map: "tm_ok",
-        // Registering after init is refused, by design.
+        // Registering after init is refused, by design; tm_ok does not implement past_args.
         valid: |op| match op {
             testmod::RSO_TESTMOD_OP_REGISTER_LATE => Err(libc::EBUSY),
+            testmod::RSO_TESTMOD_OP_PAST_ARGS => Err(libc::EOPNOTSUPP),
             _ => Ok(()),
         },
     },
@@ -209,7 +210,9 @@ fn check_device(
         if d.path == "/dev/rso_testmod" {
             if op == testmod::RSO_TESTMOD_OP_WARN {
                 arg = 0;
-            } else if op == testmod::RSO_TESTMOD_OP_TIMER {
+            } else if op == testmod::RSO_TESTMOD_OP_TIMER
+                || op == testmod::RSO_TESTMOD_OP_TIMER_SLEEPABLE
+            {
                 arg %= 50;
             }
         }
