@@ -726,13 +726,20 @@ def ends_with_zero_length_array(ty, depth=0):
     return False
 
 
-def check_c_view(header, flags, names):
+def check_c_view(header, flags, names, ops):
     """The structs ops take, as the module's BTF has them (the C view, without __BINDGEN__):
-    none may end with an array of no element, which would let programs read past it."""
-    if not names:
-        return
+    none may end with an array of no element, which would let programs read past it. And the
+    ops struct has the same members in both views: the BPF core numbers them in BTF, the
+    layer's member table in bindgen's view."""
     ctu = parse(header, [f for f in flags if f != "-D__BINDGEN__"])
     for c in structs_in(ctu, header):
+        if c.spelling == ops.spelling:
+            c_members = [f.spelling for f in c.type.get_fields()]
+            rust_members = [f.spelling for f in ops.type.get_fields()]
+            if c_members != rust_members:
+                raise GenError(f"{where(c)}: struct {ops.spelling} has other members in its C "
+                               f"view ({', '.join(c_members)}) than in bindgen's "
+                               f"({', '.join(rust_members)})")
         if c.spelling in names and ends_with_zero_length_array(c.type):
             raise GenError(f"{where(c)}: struct {c.spelling}, which an op takes, ends with an "
                            "array of no element in its C view: programs could read past the "
@@ -1051,7 +1058,7 @@ def main():
                               if p.kind in ("in", "inout")})
         for name in arg_structs:
             check_arg_struct(HEADER_STRUCTS[name])
-        check_c_view(a.header, a.flags, set(arg_structs))
+        check_c_view(a.header, a.flags, set(arg_structs), st)
         if not any(m.is_op for m in members):
             raise GenError(f"{where(st)}: struct {a.type} has no op")
         call_structs = []
