@@ -263,3 +263,40 @@ pub(crate) fn module_btf_has(module: &str, name: &str) -> Result<bool, String> {
         id > 0
     })
 }
+
+/// The byte offset of `data` (the ops struct) in the map value type of struct_ops type `ty` of
+/// `module` (`struct bpf_struct_ops_<ty>`, whose `data` is cache-line aligned), from its BTF.
+pub(crate) fn value_data_offset(module: &str, ty: &str) -> Result<usize, String> {
+    let name = CString::new(format!("bpf_struct_ops_{ty}")).map_err(|e| e.to_string())?;
+    with_module_btf(module, |btf| {
+        // SAFETY: `btf` is valid for the call; `name` is a C string. A STRUCT is followed by
+        // `vlen` `struct btf_member` in BTF's layout; with the kind flag, a member's offset holds
+        // the bit offset in its low 24 bits.
+        unsafe {
+            let id =
+                libbpf_sys::btf__find_by_name_kind(btf, name.as_ptr(), libbpf_sys::BTF_KIND_STRUCT);
+            if id <= 0 {
+                return Err(format!(
+                    "no struct {} in {module}'s BTF",
+                    name.to_string_lossy()
+                ));
+            }
+            let t = libbpf_sys::btf__type_by_id(btf, id as u32);
+            let (vlen, kflag) = (((*t).info & 0xffff) as usize, (*t).info >> 31 != 0);
+            let members = t.add(1).cast::<libbpf_sys::btf_member>();
+            for i in 0..vlen {
+                let m = &*members.add(i);
+                let p = libbpf_sys::btf__name_by_offset(btf, m.name_off);
+                if !p.is_null() && std::ffi::CStr::from_ptr(p).to_bytes() == b"data" {
+                    let bits = if kflag {
+                        m.offset & 0xff_ffff
+                    } else {
+                        m.offset
+                    };
+                    return Ok(bits as usize / 8);
+                }
+            }
+            Err(format!("no member data in {}", name.to_string_lossy()))
+        }
+    })?
+}

@@ -237,65 +237,63 @@ test!(prog_of_earlier_load_refused, needs: [TESTMOD], cleanup: unload_testmod);
 fn prog_of_earlier_load_refused(ctx: &mut Ctx) -> TestResult {
     use std::os::fd::{
         AsFd,
-        AsRawFd, //
+        AsRawFd,
+        OwnedFd, //
     };
     let path = ctx.obj("testmod");
-    let old = {
-        let obj = load(&path)?;
-        let prog = obj
-            .progs()
+    let nosleep = |obj: &Object| -> Result<OwnedFd, String> {
+        obj.progs()
             .find(|p| p.name() == "tm_nosleep")
-            .ok_or("no program tm_nosleep")?;
-        prog.as_fd()
+            .ok_or("no program tm_nosleep")?
+            .as_fd()
             .try_clone_to_owned()
-            .map_err(|e| format!("dup: {e}"))?
-        // The object's maps, which pin the module, close here; the program stays.
+            .map_err(|e| format!("dup: {e}"))
     };
+    // The object's maps, which pin the module, close with it; the program stays.
+    let old = nosleep(&load(&path)?)?;
     kmod::rmmod_wait(TESTMOD, UNLOAD_TIMEOUT)?;
     kmod::insmod(&ctx.ko(TESTMOD)?)?;
-    let obj = load(&path)?;
-    let own = obj
-        .progs()
-        .find(|p| p.name() == "tm_nosleep")
-        .ok_or("no program tm_nosleep")?
-        .as_fd()
-        .as_raw_fd();
-    let map = obj
-        .maps()
-        .find(|m| m.name() == "tm_ok")
-        .ok_or("no map tm_ok")?;
-    let map_fd = map.as_fd().as_raw_fd();
-    let size = map.value_size() as usize;
-    // The kernel's value: `struct bpf_struct_ops_common_value` (8 bytes), then `struct
-    // testmod_ops`, whose first member is `nosleep`. Every other member 0.
-    let update = |prog: i32| -> Result<(), i32> {
-        let mut value = vec![0u8; size];
-        value[8..16].copy_from_slice(&(prog as u64).to_ne_bytes());
+    // The kernel's value: `struct bpf_struct_ops_common_value`, then (cache-line aligned) `struct
+    // testmod_ops`, whose first member is `nosleep`; every other member 0. Written to the map
+    // `tm_ok` of a fresh object of this load.
+    let data = crate::bpf::value_data_offset(TESTMOD, "testmod_ops")?;
+    let update = |prog: i32| -> Result<Result<(), i32>, String> {
+        let obj = load(&path)?;
+        let map = obj
+            .maps()
+            .find(|m| m.name() == "tm_ok")
+            .ok_or("no map tm_ok")?;
+        let mut value = vec![0u8; map.value_size() as usize];
+        value
+            .get_mut(data..data + 8)
+            .ok_or("the value is too small")?
+            .copy_from_slice(&(prog as u64).to_ne_bytes());
         let key = 0u32;
         // SAFETY: `key` and `value` are valid for the map's key and value sizes.
         let r = unsafe {
             libbpf_rs::libbpf_sys::bpf_map_update_elem(
-                map_fd,
+                map.as_fd().as_raw_fd(),
                 std::ptr::from_ref(&key).cast(),
                 value.as_ptr().cast(),
                 0,
             )
         };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(-r)
-        }
+        Ok(if r == 0 { Ok(()) } else { Err(-r) })
     };
+    // The control: a program of this load is accepted (so the value is laid out right).
+    let own = nosleep(&load(&path)?)?;
+    ensure_eq(
+        "the program of this load in nosleep",
+        update(own.as_raw_fd())?,
+        Ok(()),
+    )?;
     ensure_eq(
         "a program of the earlier load in nosleep",
-        update(old.as_raw_fd()),
+        update(old.as_raw_fd())?,
         Err(libc::EINVAL),
     )?;
     ensure(
         dmesg()?.contains("was verified against another BTF"),
         || "no message from the layer about the program's BTF".into(),
-    )?;
-    // The control: the same value with the program of this load is accepted.
-    ensure_eq("the program of this load in nosleep", update(own), Ok(()))
+    )
 }
