@@ -126,7 +126,8 @@ compile-fail:
 			"cf_kfunc_req_embedded cf_kfunc_req_embedded_ops embeds struct cf_kreq, the request of kfunc" \
 			"cf_arg_trailing_array cf_arg_trailing_array_ops ends with an array of no element" \
 			"cf_narrow_return cf_narrow_return_ops is narrower than 32 bits" \
-			"cf_ops_member_c_only cf_ops_member_c_only has other members in its C view"; do \
+			"cf_ops_member_c_only cf_ops_member_c_only has other members in its C view" \
+			"cf_member23_pointer cf_member23_pointer member 23 (op) is an op with pointer arguments"; do \
 		set -- $$c; h=$$1; ty=$$2; shift 2; want="$$*"; \
 		if $(RSO_PYTHON) rust/rsogen.py --header $(CF_DIR)/$$h.h --type $$ty \
 				--list - -- -D__BINDGEN__ >$(BUILD)/$$h.log 2>&1; then \

@@ -31,6 +31,8 @@
  */
 #define RSO_STRUCT_OPS_TABLE(type, ...)					\
 	static struct type rso_##type##_stubs = { __VA_ARGS__ };	\
+	/* The type's struct bpf_struct_ops, once registered (kfunc filter). */ \
+	static struct bpf_struct_ops *rso_##type##_st_ops;		\
 	void *rso_##type##_cfi_stubs(void);				\
 	void *rso_##type##_cfi_stubs(void)				\
 	{								\
@@ -39,6 +41,7 @@
 	int rso_##type##_register(struct bpf_struct_ops *st_ops);	\
 	int rso_##type##_register(struct bpf_struct_ops *st_ops)	\
 	{								\
+		WRITE_ONCE(rso_##type##_st_ops, st_ops);		\
 		return register_bpf_struct_ops(st_ops, type);		\
 	}								\
 	size_t rso_##type##_size(void);					\
@@ -151,23 +154,44 @@ static inline int rso_dynptr_helpers(rso_helper_fn *read, rso_helper_fn *write)
 	return err;
 }
 
-#define RSO_OPS_KFUNCS(type, ...)					\
-	BTF_KFUNCS_START(rso_##type##_kfunc_ids)			\
+#define RSO_OPS_KFUNCS(ops, ...)					\
+	BTF_KFUNCS_START(rso_##ops##_kfunc_ids)			\
 	__VA_ARGS__							\
-	BTF_KFUNCS_END(rso_##type##_kfunc_ids)				\
-	static const struct btf_kfunc_id_set rso_##type##_kfunc_set = {	\
+	BTF_KFUNCS_END(rso_##ops##_kfunc_ids)				\
+	/* Only programs of this type may call its kfuncs: the request */ \
+	/* they cast back is this type's (a struct of the same name in */ \
+	/* another header of the module may share its BTF id, merged by */ \
+	/* pahole). The kernel asks the filters of the kfunc's module */ \
+	/* only, and a module has one kfunc set (kfunc.rs), so every */ \
+	/* kfunc_id is one of this set's (whose ids in the module's copy */ \
+	/* are its distilled base's, relocated only in the kernel's). */ \
+	/* add_subprog_and_kfunc() asks before check_attach_btf_id() */ \
+	/* sets st_ops; the verifier asks again with it set, as */	\
+	/* sched_ext's scx_kfunc_context_filter() relies on. */	\
+	static int rso_##ops##_kfunc_filter(const struct bpf_prog *prog, \
+					     u32 kfunc_id)		\
+	{								\
+		if (prog->type != BPF_PROG_TYPE_STRUCT_OPS)		\
+			return -EACCES;					\
+		if (!prog->aux->st_ops)					\
+			return 0;					\
+		return prog->aux->st_ops == READ_ONCE(rso_##ops##_st_ops) ? \
+			0 : -EACCES;					\
+	}								\
+	static const struct btf_kfunc_id_set rso_##ops##_kfunc_set = {	\
 		.owner = THIS_MODULE,					\
-		.set = &rso_##type##_kfunc_ids,				\
+		.set = &rso_##ops##_kfunc_ids,				\
+		.filter = rso_##ops##_kfunc_filter,			\
 	};								\
-	static rso_helper_fn rso_##type##_dynptr_read_fn;		\
-	static rso_helper_fn rso_##type##_dynptr_write_fn;		\
+	static rso_helper_fn rso_##ops##_dynptr_read_fn;		\
+	static rso_helper_fn rso_##ops##_dynptr_write_fn;		\
 	/* bpf_dynptr_read(dst, len, src, offset, 0) */			\
-	int rso_##type##_dynptr_read(void *dst, u32 len, const void *src, \
+	int rso_##ops##_dynptr_read(void *dst, u32 len, const void *src, \
 				     u32 offset);			\
-	int rso_##type##_dynptr_read(void *dst, u32 len, const void *src, \
+	int rso_##ops##_dynptr_read(void *dst, u32 len, const void *src, \
 				     u32 offset)			\
 	{								\
-		rso_helper_fn fn = READ_ONCE(rso_##type##_dynptr_read_fn); \
+		rso_helper_fn fn = READ_ONCE(rso_##ops##_dynptr_read_fn); \
 									\
 		if (!fn)						\
 			return -EOPNOTSUPP;				\
@@ -175,29 +199,29 @@ static inline int rso_dynptr_helpers(rso_helper_fn *read, rso_helper_fn *write)
 				     (unsigned long)src, offset, 0);	\
 	}								\
 	/* bpf_dynptr_write(dst, offset, src, len, 0) */		\
-	int rso_##type##_dynptr_write(const void *dst, u32 offset,	\
+	int rso_##ops##_dynptr_write(const void *dst, u32 offset,	\
 				      const void *src, u32 len);	\
-	int rso_##type##_dynptr_write(const void *dst, u32 offset,	\
+	int rso_##ops##_dynptr_write(const void *dst, u32 offset,	\
 				      const void *src, u32 len)		\
 	{								\
-		rso_helper_fn fn = READ_ONCE(rso_##type##_dynptr_write_fn); \
+		rso_helper_fn fn = READ_ONCE(rso_##ops##_dynptr_write_fn); \
 									\
 		if (!fn)						\
 			return -EOPNOTSUPP;				\
 		return (int)(long)fn((unsigned long)dst, offset,	\
 				     (unsigned long)src, len, 0);	\
 	}								\
-	int rso_##type##_register_kfuncs(void);				\
-	int rso_##type##_register_kfuncs(void)				\
+	int rso_##ops##_register_kfuncs(void);				\
+	int rso_##ops##_register_kfuncs(void)				\
 	{								\
 		int err;						\
 									\
-		err = rso_dynptr_helpers(&rso_##type##_dynptr_read_fn,	\
-					 &rso_##type##_dynptr_write_fn);\
+		err = rso_dynptr_helpers(&rso_##ops##_dynptr_read_fn,	\
+					 &rso_##ops##_dynptr_write_fn);\
 		if (err)						\
 			return err;					\
 		return register_btf_kfunc_id_set(BPF_PROG_TYPE_STRUCT_OPS, \
-						 &rso_##type##_kfunc_set); \
+						 &rso_##ops##_kfunc_set); \
 	}
 
 #endif /* RSO_H */

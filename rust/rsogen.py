@@ -335,8 +335,9 @@ def gen_rust(ty, members, call_structs, plain_structs=(), sealed_extra=()):
         "///",
         "/// # Invariants",
         "///",
-        "/// `ops` is the data of an attached instance: each op member is NULL or a BPF trampoline",
-        "/// to a verified program, valid for `'a`.",
+        "/// `ops` is the data of an instance whose map is alive for `'a` (attached, or held by a",
+        "/// reference): each op member is NULL or a BPF trampoline to a verified program, freed only",
+        "/// with the map (`bpf_struct_ops_map_free()`).",
         f"pub struct {calls}<'a> {{",
         f"    ops: &'a {ty},",
         "}",
@@ -860,7 +861,10 @@ def gen_kfuncs_rust(ty, kfuncs):
         "",
         f"/// The bodies of the kfuncs `{ty}`'s header declares (`__rso_kfunc`), which the module",
         f"/// implements on `{ty}` (so one `Data` type per ops type). A body runs only while a program",
-        "/// of an op runs, on the thread that called the op, and gets the request that op got.",
+        "/// of an op of this type runs (the kfunc set's filter refuses other programs), on the",
+        "/// thread that called the op, and gets the request that op got. It runs inside the",
+        "/// program: for a non-sleepable op under the RCU read lock with migration disabled, so it",
+        "/// must not sleep.",
         f"pub(crate) trait {trait} {{",
         "    /// What the module keeps beside each request ([`KfuncReq::data`]): the ops take a",
         "    /// request as a `&KfuncReq<R, Self::Data>`, and the kfuncs get it back.",
@@ -1051,6 +1055,13 @@ def main():
             if c.spelling != a.type and not c.spelling.endswith("_call"):
                 HEADER_STRUCTS[c.spelling] = c
         members = [Member(f, st.type) for f in st.type.get_fields()]
+        # Member 23 is BPF_TRACE_RAW_TP's value: for it btf_ctx_access() (kernel/bpf/btf.c) takes
+        # the ops struct's name for a "btf_trace_<name>" and reads past its first 10 bytes.
+        if len(members) > 23 and members[23].is_op and any(
+                p.kind != "scalar" for p in members[23].params):
+            raise GenError(f"{where(st)}: member 23 ({members[23].name}) is an op with pointer "
+                           "arguments: btf_ctx_access() treats member 23 as a raw tracepoint "
+                           "(BPF_TRACE_RAW_TP) and reads its name past the struct's; move it")
         if len(writable_structs(members)) > 8:
             raise GenError(f"{where(st)}: more than 8 structs that ops take by non-const "
                            "pointer")

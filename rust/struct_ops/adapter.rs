@@ -47,9 +47,11 @@ impl Prog {
 pub struct Link(Opaque<bindings::bpf_link>);
 
 impl Link {
-    /// The link's id, as userspace sees it. In the `unreg` that runs when the link's last
-    /// reference goes away, the id is already released (`bpf_link_free()` frees it before the
-    /// link's `.dealloc` runs `unreg`) and may name a new link: do not key state by it there.
+    /// The link's id, as userspace sees it, between a link's `reg` and its `unreg`. In a new
+    /// link's `reg` it is 0 (`bpf_link_settle()` sets it after `reg` returns), and in the `unreg`
+    /// that runs when the link's last reference goes away it is already released
+    /// (`bpf_link_free()` frees it before the link's `.dealloc` runs `unreg`) and may name a new
+    /// link: do not key state by it there.
     pub fn id(&self) -> u32 {
         // SAFETY: `self` wraps a valid link, whose id does not change.
         unsafe { (*self.0.get()).id }
@@ -96,7 +98,8 @@ impl<O: OpsTable> InitMember<'_, O> {
         self.desc.offset == offset
     }
 
-    /// The value userspace wrote. Its op members hold program fds, not functions.
+    /// The value userspace wrote. Its op members hold program fds, not functions; those before
+    /// this member already hold program ids (the BPF core replaces each fd as it goes).
     pub fn udata(&self) -> &O {
         self.udata
     }
@@ -420,6 +423,13 @@ impl<T: StructOps> Adapter<T> {
         func_id: bindings::bpf_func_id,
         prog: *const bindings::bpf_prog,
     ) -> *const bindings::bpf_func_proto {
+        // No tail calls: a program of another struct_ops type of this module whose op has the
+        // same prototype could tail-call this one, which then sees arguments of the other op's
+        // tags (the prog array compares the prototype and member index only, `core.c`), e.g. a
+        // `__ref` task it releases although no reference was taken.
+        if func_id == bindings::bpf_func_id_BPF_FUNC_tail_call {
+            return core::ptr::null();
+        }
         // SAFETY: Per the function's safety requirements.
         let p = unsafe { &*prog.cast::<Prog>() };
         if !T::allow_helper(func_id, p) {

@@ -22,7 +22,9 @@ use kernel::{
 /// # Invariants
 ///
 /// `self.0` is the `data` member of the value of a struct_ops map of type `T`, which the BPF
-/// core fully initialised and no longer writes to, and which is attached (or being attached).
+/// core fully initialised and no longer writes to, and whose map is alive for as long as the
+/// `Instance` is borrowed: attached (or being attached or detached: `reg`, `unreg`), or held by
+/// an [`InstanceRef`]. Its trampolines are freed only with the map (`bpf_struct_ops_map_free()`).
 #[repr(transparent)]
 pub struct Instance<T: StructOps>(Opaque<T::Ops>, PhantomData<T>);
 

@@ -232,7 +232,8 @@ pub unsafe trait OpsTable: Sized + 'static + OpsKfuncs {
     ///
     /// # Safety
     ///
-    /// `ops` is the data of an attached instance: each op member is NULL or a trampoline to a
+    /// `ops` is the data of an instance whose map is alive for `'a` (attached, or held by a
+    /// reference): each op member is NULL or a trampoline to a
     /// verified program, valid for `'a`.
     unsafe fn calls<'a>(ops: &'a Self) -> Self::Calls<'a>;
 

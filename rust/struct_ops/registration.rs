@@ -196,7 +196,7 @@ impl<T: StructOps> StructOpsType<T> {
         }
     }
 
-    /// The attached instance behind the map with id `id`, or `None`. Usable from any context.
+    /// The attached instance behind the map with id `id`, or `None`. Usable from any context but NMI (dropping the last reference takes a spinlock).
     pub fn get(&self, id: u32) -> Option<InstanceRef<T>> {
         let xa = self.instances()?;
         let _rcu = rcu::read_lock();
@@ -247,7 +247,7 @@ impl<T: StructOps> StructOpsType<T> {
         None
     }
 
-    /// The number of attached instances (maps, not links). Usable from any context.
+    /// The number of attached instances (maps, not links). Usable from any context but NMI (dropping the last reference takes a spinlock).
     pub fn count(&self) -> usize {
         let Some(xa) = self.instances() else {
             return 0;
@@ -316,8 +316,9 @@ impl<T: StructOps> StructOpsType<T> {
     unsafe fn set(&self, xa: *mut bindings::xarray, inst: &Instance<T>, n: usize) {
         let (id, counts) = (inst.id() as usize, self.counts.get());
         // SAFETY: Replacing an existing slot allocates nothing, so it cannot fail. The count is
-        // read only under the writer lock, which the caller holds, so it needs no ordering with
-        // the instance entry.
+        // written only under the writer lock, which the caller holds; `attachments()` reads it
+        // under RCU and sees the old or the new count, whose order with the instance entry does
+        // not matter to it.
         unsafe {
             if n == 0 {
                 bindings::xa_erase(counts, id);
