@@ -14,6 +14,8 @@ pub(crate) const FILTER: &str = "rso_filter";
 pub(crate) const TESTMOD: &str = "rso_testmod";
 pub(crate) const FUSE: &str = "rso_fuse";
 pub(crate) const FUSE_C: &str = "rso_fuse_c";
+/// Every module above: the `needs` of a test that wants them all.
+pub(crate) const ALL: &[&str] = &[HELLO, FILTER, TESTMOD, FUSE, FUSE_C];
 
 /// What the tests share.
 pub(crate) struct Ctx {

@@ -2,14 +2,26 @@
 
 //! The test harness: tests registered with [`test!`](crate::test) where they are defined, the
 //! modules each needs, a cleanup that runs even when the test fails, a kernel-log check after
-//! each test, name filters, and KTAP output with the kselftest totals line.
+//! each test, name filters, an optional shuffled order, and KTAP output with each point's time,
+//! the slowest points and the kselftest totals line.
+//!
+//! Isolation is structural: before each test the harness brings the set of loaded modules (of
+//! those this repository builds) to exactly the test's `needs`, unloading the others. A test that
+//! relied on another's leftovers fails when run alone or in another order.
 
 use crate::{
+    ctx::Rng,
     klog,
     kmod,
     Ctx, //
 };
-use std::io::Write;
+use std::{
+    io::Write,
+    time::{
+        Duration,
+        Instant, //
+    },
+};
 
 /// What a test returns: `Ok` passes, `Err` fails with a message; [`skip`] skips.
 pub(crate) type TestResult = Result<(), String>;
@@ -21,7 +33,8 @@ pub(crate) struct Test {
     /// `module_path!()` and `line!()` of the registration: the order of the run.
     pub(crate) module: &'static str,
     pub(crate) line: u32,
-    /// Modules loaded before the test runs.
+    /// The modules loaded when the test starts: exactly these (of the modules this repository
+    /// builds); the harness unloads the others.
     pub(crate) needs: &'static [&'static str],
     pub(crate) kind: Kind,
     /// Runs after the test, whether it passed or not.
@@ -39,6 +52,8 @@ pub(crate) enum Kind {
 /// One KTAP point.
 pub(crate) struct Case {
     pub(crate) name: String,
+    /// Runs after every other point, shuffled or not (the subject `log`).
+    pub(crate) last: bool,
     pub(crate) needs: &'static [&'static str],
     pub(crate) run: Box<dyn Fn(&mut Ctx) -> TestResult>,
     pub(crate) cleanup: Option<fn(&mut Ctx)>,
@@ -106,6 +121,7 @@ pub(crate) fn cases(ctx: &Ctx, subjects: &[&str]) -> Result<Vec<Case>, String> {
             Kind::Cases(gen) => out.extend(gen(ctx).map_err(|e| format!("{}: {e}", t.name))?),
             Kind::Test(run) => out.push(Case {
                 name: t.name.to_string(),
+                last: t.module.ends_with("::log"),
                 needs: t.needs,
                 run: Box::new(run),
                 cleanup: t.cleanup,
@@ -142,11 +158,39 @@ pub(crate) fn select(cases: Vec<Case>, filters: &[String]) -> Vec<Case> {
         .collect()
 }
 
-fn run_one(ctx: &mut Ctx, c: &Case) -> TestResult {
-    let mark = klog::mark()?;
-    for m in c.needs {
+/// Shuffles `cases` with a generator seeded by `seed` (Fisher-Yates), keeping the subject `log`
+/// (the whole run's kernel-log check) last. The same seed gives the same order.
+pub(crate) fn shuffle(cases: &mut [Case], seed: u64) {
+    let last = cases.iter().filter(|c| c.last).count();
+    let n = cases.len() - last;
+    cases.sort_by_key(|c| c.last);
+    let mut rng = Rng::new(seed);
+    for i in (1..n).rev() {
+        cases.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+}
+
+/// Brings the loaded modules of this repository to exactly `needs`: unloads the others (waiting
+/// for maps being freed to let go of them), then loads what is missing.
+pub(crate) fn settle_modules(ctx: &Ctx, needs: &[&str]) -> Result<(), String> {
+    let extra: Vec<String> = ctx
+        .modules()
+        .filter(|m| !needs.contains(m) && kmod::is_loaded(m))
+        .map(str::to_owned)
+        .collect();
+    for m in extra {
+        kmod::rmmod_wait(&m, kmod::UNLOAD_TIMEOUT)
+            .map_err(|e| format!("before the test, unloading {m}, which it does not need: {e}"))?;
+    }
+    for m in needs {
         kmod::ensure_loaded(&ctx.ko(m)?, m)?;
     }
+    Ok(())
+}
+
+fn run_one(ctx: &mut Ctx, c: &Case) -> TestResult {
+    let mark = klog::mark()?;
+    settle_modules(ctx, c.needs)?;
     let res = (c.run)(ctx);
     if let Some(cleanup) = c.cleanup {
         cleanup(ctx);
@@ -160,14 +204,24 @@ fn run_one(ctx: &mut Ctx, c: &Case) -> TestResult {
     }
 }
 
-/// Runs `cases` in order and prints KTAP; returns the number of failures.
+/// How many of the slowest points the run names at its end.
+const SLOWEST: usize = 5;
+
+/// Runs `cases` in order and prints KTAP, each point with its time (`# time: 1.23 s`, the
+/// line before its result) and the slowest points at the end; returns the number of failures.
 pub(crate) fn run(ctx: &mut Ctx, cases: &[Case]) -> usize {
     println!("TAP version 13");
     println!("1..{}", cases.len());
     let (mut pass, mut fail, mut skip) = (0, 0, 0);
+    let mut times: Vec<(Duration, &str)> = Vec::new();
     for (i, c) in cases.iter().enumerate() {
         let _ = std::io::stdout().flush();
-        match run_one(ctx, c) {
+        let start = Instant::now();
+        let res = run_one(ctx, c);
+        let took = start.elapsed();
+        times.push((took, &c.name));
+        println!("# time: {:.2} s", took.as_secs_f64());
+        match res {
             Ok(()) => {
                 pass += 1;
                 println!("ok {} {}", i + 1, c.name);
@@ -186,6 +240,15 @@ pub(crate) fn run(ctx: &mut Ctx, cases: &[Case]) -> usize {
                 }
             },
         }
+    }
+    times.sort_by(|a, b| b.0.cmp(&a.0));
+    let total: Duration = times.iter().map(|t| t.0).sum();
+    println!(
+        "# the {SLOWEST} slowest tests, of {:.1} s in all:",
+        total.as_secs_f64()
+    );
+    for (t, name) in times.iter().take(SLOWEST) {
+        println!("#   {:8.2} s  {name}", t.as_secs_f64());
     }
     println!("# Totals: pass:{pass} fail:{fail} xfail:0 xpass:0 skip:{skip} error:0");
     println!("{pass} passed, {fail} failed");

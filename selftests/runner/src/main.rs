@@ -11,7 +11,8 @@
 //! ```
 //!
 //! `check` also takes `--kernel kasan|gcc` (which of our test kernels this is), `--seed N` (the
-//! seeded tests; default: the clock) and `--full` (`make stress`: full-scale stress tests).
+//! seeded tests; default: the clock), `--shuffle` (a random order, from the seed) and `--full`
+//! (`make stress`: full-scale stress tests).
 //!
 //! Tests live in `tests/`, one file per subject, each registered where it is defined.
 
@@ -37,7 +38,7 @@ use std::path::PathBuf;
 fn usage() -> ! {
     eprintln!(
         "usage: rso-selftests --top DIR --build DIR [--bpftool PATH] \
-         [--kernel K] [--seed N] [--full] \
+         [--kernel K] [--seed N] [--shuffle] [--full] \
          (check [-t GLOB]... | list [-t GLOB]... | demo | fuse-demo | bench --out DIR)"
     );
     std::process::exit(2);
@@ -54,7 +55,7 @@ fn main() {
     let (mut top, mut build, mut cmd) = (None, None, None);
     let mut bpftool = PathBuf::from("bpftool");
     let mut filters = Vec::new();
-    let (mut kernel, mut seed, mut full) = (None, None, false);
+    let (mut kernel, mut seed, mut full, mut shuffle) = (None, None, false, false);
     let mut out = None;
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -71,6 +72,7 @@ fn main() {
             "--kernel" => kernel = args.next(),
             "--seed" => seed = args.next().and_then(|s| s.parse().ok()).or_else(|| usage()),
             "--full" => full = true,
+            "--shuffle" => shuffle = true,
             "--out" => out = args.next().map(PathBuf::from),
             "check" | "list" | "demo" | "fuse-demo" | "bench" => cmd = Some(a),
             m if child::MODES.contains(&m) => cmd = Some(a),
@@ -102,7 +104,14 @@ fn main() {
         _ => match harness::cases(&ctx, tests::SUBJECTS) {
             Err(e) => fail(e),
             Ok(all) => {
-                let cases = harness::select(all, &filters);
+                let mut cases = harness::select(all, &filters);
+                if shuffle && cmd == "check" {
+                    println!(
+                        "# shuffled with seed {0}: make check SHUFFLE=1 SEED={0} replays it",
+                        ctx.seed
+                    );
+                    harness::shuffle(&mut cases, ctx.seed);
+                }
                 if cases.is_empty() {
                     fail(format!("no test matches {}", filters.join(" ")))
                 } else if cmd == "list" {

@@ -20,7 +20,10 @@ use crate::{
         Ctx,
         KillOnDrop,
         Rng,
+        ALL,
         FILTER,
+        FUSE,
+        FUSE_C,
         HELLO,
         TESTMOD, //
     },
@@ -168,16 +171,17 @@ fn stress_attach_detach(ctx: &mut Ctx) -> TestResult {
     t.finish("stress_attach_detach", start.elapsed())
 }
 
-test!(stress_unload_race, needs: [HELLO, FILTER, TESTMOD]);
+test!(stress_unload_race, needs: [HELLO, FILTER, TESTMOD, FUSE, FUSE_C]);
+/// Cycles every module ([`ALL`], which the test needs loaded), then races rmmod with map creation.
 fn stress_unload_race(ctx: &mut Ctx) -> TestResult {
     let t = Tally::default();
     let start = Instant::now();
     // Load/unload cycles of each module.
     let cycles = if ctx.full { 100 } else { 10 };
-    for m in ctx.modules().map(str::to_owned).collect::<Vec<_>>() {
-        let ko = ctx.ko(&m)?;
+    for &m in ALL {
+        let ko = ctx.ko(m)?;
         for _ in 0..cycles {
-            kmod::rmmod_wait(&m, UNLOAD_TIMEOUT)?;
+            kmod::rmmod_wait(m, UNLOAD_TIMEOUT)?;
             kmod::insmod(&ko)?;
             t.cycles.fetch_add(1, Relaxed);
         }

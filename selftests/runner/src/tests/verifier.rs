@@ -10,13 +10,15 @@ use crate::{
         load,
         log as libbpf_log, //
     },
-    ctx::Ctx,
+    ctx::{
+        Ctx,
+        ALL, //
+    },
     harness::{
         ensure,
         Case,
         TestResult, //
     },
-    kmod,
     test, //
 };
 use libbpf_rs::libbpf_sys;
@@ -100,11 +102,9 @@ fn tags(path: &Path) -> Result<BTreeMap<String, Expect>, String> {
     Ok(out)
 }
 
-/// Loads `obj` with every module loaded: it must fail, with each of `msgs` in the log.
-fn refused(ctx: &mut Ctx, obj: &Path, msgs: &[String]) -> TestResult {
-    for m in ctx.modules().map(str::to_owned).collect::<Vec<_>>() {
-        kmod::ensure_loaded(&ctx.ko(&m)?, &m)?;
-    }
+/// Loads `obj` (every module is loaded: the case needs [`ALL`]): it must fail, with each of
+/// `msgs` in the log.
+fn refused(_ctx: &mut Ctx, obj: &Path, msgs: &[String]) -> TestResult {
     libbpf_log::take();
     let res = load(obj);
     let log = libbpf_log::take();
@@ -138,8 +138,9 @@ fn refusals(ctx: &Ctx) -> Result<Vec<Case>, String> {
             }
             let obj = obj.clone();
             cases.push(Case {
+                last: false,
                 name,
-                needs: &[],
+                needs: ALL,
                 run: Box::new(move |ctx| refused(ctx, &obj, &e.msgs)),
                 cleanup: None,
             });
