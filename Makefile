@@ -11,6 +11,8 @@
 #                     space-separated list of shell globs)
 #   make check L=1    list the tests (T= filters the list); no VM
 #   make check SEED=N replay the seeded tests of an earlier run
+#   make check SHUFFLE=1 run the tests in a random order (the seed is printed;
+#                     SEED=N replays the order too)
 #   make stress       the stress tests at full scale, with a summary table
 #   make fuse-demo    the fuse-bpf-style sample (samples/fuse) in a VM: a
 #                     daemon, the BPF cache, then the BPF policy
@@ -98,15 +100,25 @@ modules:
 modules_install:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
-# Clippy over the modules, every warning (rustc's too) an error.
+# Clippy over the modules, every warning (rustc's too) an error. Without -B:
+# Kbuild rebuilds an object whose command line changed, so an object built by
+# `make modules` (no clippy) is rebuilt here, and one that is up to date was
+# built by this very command, which fails on any warning.
 clippy:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) CLIPPY=1 KRUSTFLAGS=-Dwarnings -B modules 2>&1 | { $(PAHOLE_NOISE); }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) CLIPPY=1 KRUSTFLAGS=-Dwarnings modules 2>&1 | { $(PAHOLE_NOISE); }
 
 # The compile-fail checks of the layer's typed calls (selftests/compile_fail):
 # cf_ok.rs must compile; every other cf_*.rs must fail, with the error its
 # `// compile-fail-expect:` line names.
+# They run again only when what they check changed (the layer, the generator,
+# the checks, the kernel): the stamp records the last pass.
 CF_DIR := $(CURDIR)/selftests/compile_fail
-compile-fail:
+CF_STAMP := $(BUILD)/compile-fail.stamp
+# (KDIR, second-expanded: only a make that builds the stamp asks for it.)
+compile-fail: $(CF_STAMP)
+.SECONDEXPANSION:
+$(CF_STAMP): $(wildcard rust/*.* rust/struct_ops/*.rs $(CF_DIR)/*.rs $(CF_DIR)/*.h $(CF_DIR)/Kbuild) \
+		$$(KDIR)/Module.symvers
 	@mkdir -p $(BUILD)
 	@$(MAKE) -C $(KDIR) M=$(CF_DIR) cf_ok.o >$(BUILD)/cf_ok.log 2>&1 || \
 		{ cat $(BUILD)/cf_ok.log; echo "compile-fail: the control cf_ok.rs does not compile" >&2; exit 1; }
@@ -136,6 +148,7 @@ compile-fail:
 			cat $(BUILD)/$$h.log; echo "compile-fail: $$h.h refused for another reason" >&2; exit 1; \
 		else echo "compile-fail: $$h.h refused as expected: $$(cat $(BUILD)/$$h.log)"; fi; \
 	done
+	@touch $@
 
 rust-analyzer:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) rust-analyzer
@@ -188,7 +201,13 @@ $(BUILD)/c/shadow_skel: selftests/c/shadow_skel.c $(BUILD)/skel/hello_shadow.ske
 	$(CC) -O2 -Wall -Werror -I$(BUILD)/skel -Isamples/hello -I$(TOOLS)/bpftool/libbpf/include \
 		$< $(TOOLS)/bpftool/libbpf/libbpf.a -lelf -lz -o $@
 
-selftests: $(BPF_PROGS) $(BUILD)/nobtf/rso_hello.ko $(BUILD)/c/shadow_skel
+# The QEMU plugin that counts guest instructions (make bench, bench_smoke),
+# against the installed QEMU's plugin header (scripts/qemu-plugin.sh).
+INSN_PLUGIN := $(BUILD)/icount/rso_icount.so
+$(INSN_PLUGIN): selftests/icount/rso_icount.c scripts/qemu-plugin.sh
+	scripts/qemu-plugin.sh $@
+
+selftests: $(BPF_PROGS) $(BUILD)/nobtf/rso_hello.ko $(BUILD)/c/shadow_skel $(INSN_PLUGIN)
 	RSO_BPF_DIR=$(BUILD)/bpf cargo build --release --locked \
 		--manifest-path selftests/runner/Cargo.toml --target-dir $(BUILD)/cargo
 
@@ -204,13 +223,33 @@ check run fuse-demo: kernel
 # SEED=N replays the seeded tests (bad input, kills) of an earlier run.
 RUNNER_ARGS = --top $(CURDIR) --build $(BUILD) --bpftool $(TOOLS)/bpftool/bpftool \
 	$(if $(RSO_OWN_KERNEL),--kernel $(KERNEL)) $(if $(SEED),--seed $(SEED))
+# Each phase before the VM is timed (scripts/phase.sh). The VM counts
+# instructions (the QEMU plugin, see scripts/vm.sh) when a test that needs
+# them runs (INSN_TESTS: bench_smoke's guard); the plugin slows the VM down
+# by about a third, so make check T=module_load goes without it.
+INSN_TESTS := bench_smoke
+PHASES := $(BUILD)/phases.tsv
+PHASE = scripts/phase.sh $(PHASES)
+SUBMAKE = $(MAKE) --no-print-directory KDIR=$(KDIR)
 ifeq ($(L),1)
 vm-check: selftests
 	@$(RUNNER) $(RUNNER_ARGS) list $(if $(T),-t '$(T)')
 else
-vm-check: fmtcheck clippy compile-fail selftests
+vm-check:
+	@mkdir -p $(BUILD) && : >$(PHASES)
+	@$(PHASE) rustfmt $(SUBMAKE) fmtcheck
+	@$(PHASE) "clippy (the module build)" $(SUBMAKE) clippy
+	@$(PHASE) compile-fail $(SUBMAKE) compile-fail
+	@$(PHASE) "BPF programs, the runner, the QEMU plugin" $(SUBMAKE) selftests
+	@echo "# the phases before the VM:"
+	@awk -F'\t' '{ printf "#   %-30s %7.1f s\n", $$1, $$2 }' $(PHASES)
 	@echo "vm: booting the kernel; the selftests print KTAP" >&2
-	scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) check $(if $(T),-t '$(T)')
+	@plugin=; if $(RUNNER) $(RUNNER_ARGS) list $(if $(T),-t '$(T)') | grep -qxE '$(INSN_TESTS)'; then \
+		plugin=$(INSN_PLUGIN); fi; \
+	echo "RSO_VM_INSN_PLUGIN=$$plugin scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) check" \
+		"$(if $(SHUFFLE),--shuffle) $(if $(T),-t '$(T)')"; \
+	RSO_VM_INSN_PLUGIN=$$plugin scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) check \
+		$(if $(SHUFFLE),--shuffle) $(if $(T),-t '$(T)')
 endif
 
 # make stress: the stress tests at full scale (make check runs them bounded),
@@ -233,7 +272,7 @@ bench:
 
 vm-bench: modules selftests
 	@mkdir -p $(BENCH_OUT)
-	RSO_VM_RWDIR=$(BENCH_OUT) RSO_VM_TIMEOUT=$${RSO_VM_TIMEOUT:-3600} scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) bench --out $(BENCH_OUT)
+	RSO_VM_INSN_PLUGIN=$(INSN_PLUGIN) RSO_VM_RWDIR=$(BENCH_OUT) RSO_VM_TIMEOUT=$${RSO_VM_TIMEOUT:-3600} scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) bench --out $(BENCH_OUT)
 	$(RSO_PYTHON) scripts/plot_bench.py $(BENCH_OUT)/bench.json --markdown >$(BENCH_OUT)/bench.md
 	@cat $(BENCH_OUT)/bench.md
 	@echo "bench: $(BENCH_OUT)/bench.png, bench.json, bench.csv, bench.md"

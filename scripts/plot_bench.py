@@ -61,7 +61,15 @@ def main():
         ax.set_xlabel(ylabel, fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
 
-    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+    fig, axes = plt.subplots(3, 2, figsize=(13, 13))
+    calls = [f for f in sec("instructions") if f["unit"] == "insns/call"]
+    if calls:
+        bars(axes[2][0], calls, "instructions per op call (exact)", "insns/call")
+        bars(axes[2][1], sec("instruction ratios"), "instruction ratios (exact)", "x")
+        axes[2][1].axvline(1.0, color="gray", lw=0.8)
+    else:
+        for ax in axes[2]:
+            ax.set_axis_off()
     bars(axes[0][0], sec("calls"), "ns per op call (median, min..max)", "ns/call")
     bars(axes[0][1], sec("ratios"), "ratios, each repetition side by side", "x")
     axes[0][1].axvline(1.0, color="gray", lw=0.8)
@@ -89,10 +97,15 @@ def main():
               f"host {host_cpu()}.\n")
         print("| section | figure | median | min | max | unit |")
         print("|---|---|---:|---:|---:|---|")
+        # The exact figures (instruction counts) first, then the timed ones.
         order = list(dict.fromkeys(f["section"] for f in figs))
+        order.sort(key=lambda s: not s.startswith("instruction"))
         for f in sorted(figs, key=lambda f: order.index(f["section"])):
-            print(f"| {f['section']} | {f['name']} | {f['median']:.3f} | {f['min']:.3f} | "
-                  f"{f['max']:.3f} | {f['unit']} |")
+            p = 4 if f["section"].startswith("instruction") and f["unit"] == "x" else 3
+            if f["unit"].startswith("insns"):
+                p = 2
+            print(f"| {f['section']} | {f['name']} | {f['median']:.{p}f} | {f['min']:.{p}f} | "
+                  f"{f['max']:.{p}f} | {f['unit']} |")
     print(f"plot_bench: wrote {os.path.join(out, 'bench.png')} and bench.csv", file=sys.stderr)
     return 0
 

@@ -10,6 +10,14 @@
 # seconds (default 2400): a VM that does not come back fails the run.
 # RSO_VERBOSE=1 shows the guest's kernel console; RSO_VM_RWDIR=DIR lets the
 # guest write DIR (the guest sees the host's files read-only otherwise).
+# RSO_VM_INSN_PLUGIN=PATH.so (TCG only) loads the QEMU plugin that counts
+# guest instructions between marker instructions (selftests/icount, built by
+# scripts/qemu-plugin.sh); it writes each count into a file beside it, which
+# the guest learns as RSO_VM_INSN_COUNT (make bench's and bench_smoke's
+# instruction counts).
+#
+# It prints how long the VM took to boot: from vng's start to the guest
+# command's start.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -45,10 +53,35 @@ flags=()
 [ -n "${RSO_VERBOSE:-}" ] && flags+=(--verbose)
 # RSO_VM_RWDIR=DIR: a directory the guest may write (make bench's results).
 [ -n "${RSO_VM_RWDIR:-}" ] && flags+=(--rwdir "$RSO_VM_RWDIR")
-say "vm: booting $(basename "$kdir") with $acc"
+count=
+if [ -n "${RSO_VM_INSN_PLUGIN:-}" ] && [ "$acc" = tcg ]; then
+	[ -f "$RSO_VM_INSN_PLUGIN" ] || die "no QEMU plugin at $RSO_VM_INSN_PLUGIN"
+	count="$(cd "$(dirname "$RSO_VM_INSN_PLUGIN")" && pwd)/count.$$"
+	: >"$count"
+	trap 'rm -f "$count"' EXIT
+	flags+=("--qemu-opts=-plugin $RSO_VM_INSN_PLUGIN,out=$count")
+fi
+say "vm: booting $(basename "$kdir") with $acc$([ -n "$count" ] && echo ', counting instructions (QEMU plugin)')"
 
-# The guest's command learns how it is emulated (RSO_VM_ACCEL: kvm or tcg).
-cmd="env RSO_VM_ACCEL=$acc $(printf '%q ' "$@")"
+# The guest's command learns how it is emulated (RSO_VM_ACCEL: kvm or tcg;
+# RSO_VM_INSN_COUNT: the plugin's file, if instructions are counted), after
+# a line that marks its start (the end of the boot).
+marker="rso-vm: the guest command starts"
+cmd="echo '$marker'; env RSO_VM_ACCEL=$acc RSO_VM_INSN_COUNT=$count $(printf '%q ' "$@")"
+
+# Copies the VM's output, replacing the marker with the boot time.
+start=$EPOCHREALTIME
+elapsed() { awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+stamp() {
+	local line
+	while IFS= read -r line || [ -n "$line" ]; do
+		if [ "$line" = "$marker" ]; then
+			printf '# vm: booted in %s s (vng start to the guest command)\n' "$(elapsed)"
+		else
+			printf '%s\n' "$line"
+		fi
+	done
+}
 # As the BPF CI boots its VMs: a panic powers the VM off at once (the run then
 # fails), every KASAN report is printed (not only the first), lockups print
 # every CPU's backtrace, and the log is large enough to keep the whole run.
@@ -56,7 +89,7 @@ boot="panic=-1 kasan_multi_shot hardlockup_all_cpu_backtrace=1 softlockup_all_cp
 # Through a pipe: QEMU reopens its standard output and error (/proc/self/fd/1
 # and 2) as files, which truncates a log file the caller redirected them to.
 timeout "${RSO_VM_TIMEOUT:-2400}" vng --run "$kdir" --user root "${flags[@]}" \
-	--memory 2G --cpus 2 --append "root=/dev/root $boot" --exec "$cmd" </dev/null 2>&1 | cat
+	--memory 2G --cpus 2 --append "root=/dev/root $boot" --exec "$cmd" </dev/null 2>&1 | stamp
 rc=${PIPESTATUS[0]}
 case $rc in
 0) ;;

@@ -163,10 +163,19 @@ static struct bpf_struct_ops fuse_c_struct_ops = {
 	.owner = THIS_MODULE,
 };
 
-/* The floors: a native function, called directly and through a pointer. */
-static noinline int native0(void) { return 1; }
-static noinline int native2(int a, int b) { return a + b; }
-static noinline int native5(int a, int b, int c, int d, int e) { return a + b + c + d + e; }
+/*
+ * The floors: a native function, called directly and through a pointer. The
+ * barrier keeps the compiler from taking them for const functions, whose
+ * calls it could hoist out of the loop (native0's direct call then cost
+ * nothing per iteration).
+ */
+static noinline int native0(void) { barrier(); return 1; }
+static noinline int native2(int a, int b) { barrier(); return a + b; }
+static noinline int native5(int a, int b, int c, int d, int e)
+{
+	barrier();
+	return a + b + c + d + e;
+}
 static int (*native0_p)(void) = native0;
 static int (*native2_p)(int, int) = native2;
 static int (*native5_p)(int, int, int, int, int) = native5;

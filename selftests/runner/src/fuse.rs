@@ -149,14 +149,29 @@ impl Client {
 /// An in-kernel loop of `kind` on the device `dev` (`/dev/rso_fuse` or its C twin's): `(ns,
 /// sum)`.
 pub fn bench(dev: &str, conn: &str, kind: u32, loops: u32) -> Result<(u64, i64), i32> {
-    let mut b = rso_fuse_bench {
-        kind,
-        loops,
-        ..Default::default()
-    };
-    fill(&mut b.conn, conn.as_bytes(), |b| b as _);
-    ioctl(&open(dev)?, IOC_RW, 2, &mut b)?;
-    Ok((b.ns, b.sum))
+    BenchDev::open(dev)?.run(conn, kind, loops)
+}
+
+/// A device open for in-kernel loops: counted loops run on one open file, so that their fixed
+/// cost does not include an open and a close.
+pub struct BenchDev(File);
+
+impl BenchDev {
+    pub fn open(dev: &str) -> Result<Self, i32> {
+        open(dev).map(Self)
+    }
+
+    /// An in-kernel loop of `kind`: `(ns, sum)`.
+    pub fn run(&self, conn: &str, kind: u32, loops: u32) -> Result<(u64, i64), i32> {
+        let mut b = rso_fuse_bench {
+            kind,
+            loops,
+            ..Default::default()
+        };
+        fill(&mut b.conn, conn.as_bytes(), |b| b as _);
+        ioctl(&self.0, IOC_RW, 2, &mut b)?;
+        Ok((b.ns, b.sum))
+    }
 }
 
 /// A daemon's file on `/dev/rso_fuse_daemon`, mounted on a connection.
