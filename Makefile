@@ -246,8 +246,6 @@ vm-check:
 	@echo "vm: booting the kernel; the selftests print KTAP" >&2
 	@plugin=; if $(RUNNER) $(RUNNER_ARGS) list $(if $(T),-t '$(T)') | grep -qxE '$(INSN_TESTS)'; then \
 		plugin=$(INSN_PLUGIN); fi; \
-	echo "RSO_VM_INSN_PLUGIN=$$plugin scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) check" \
-		"$(if $(SHUFFLE),--shuffle) $(if $(T),-t '$(T)')"; \
 	RSO_VM_INSN_PLUGIN=$$plugin scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) check \
 		$(if $(SHUFFLE),--shuffle) $(if $(T),-t '$(T)')
 endif

@@ -51,7 +51,5 @@ if [ ! -f "$header" ]; then
 fi
 
 mkdir -p "$(dirname "$out")"
-if [ ! -f "$out" ] || [ "$src" -nt "$out" ] || [ "$header" -nt "$out" ]; then
-	say "qemu-plugin: building $out"
-	gcc -O2 -Wall -Werror -shared -fPIC -I"$dir" "$src" -o "$out"
-fi
+say "qemu-plugin: building $out"
+gcc -O2 -Wall -Werror -shared -fPIC -I"$dir" "$src" -o "$out"

@@ -48,19 +48,14 @@ static uint64_t insns;
 static uint64_t started[MAX_VCPUS];
 static int out_fd = -1;
 
-static uint64_t now(unsigned int vcpu)
-{
-	return __atomic_load_n(&insns, __ATOMIC_RELAXED);
-}
-
 static void on_start(unsigned int vcpu, void *udata)
 {
-	started[vcpu % MAX_VCPUS] = now(vcpu);
+	started[vcpu % MAX_VCPUS] = __atomic_load_n(&insns, __ATOMIC_RELAXED);
 }
 
 static void on_stop(unsigned int vcpu, void *udata)
 {
-	uint64_t n = now(vcpu) - started[vcpu % MAX_VCPUS];
+	uint64_t n = __atomic_load_n(&insns, __ATOMIC_RELAXED) - started[vcpu % MAX_VCPUS];
 	char buf[32];
 	int len = snprintf(buf, sizeof(buf), "%020" PRIu64 "\n", n);
 

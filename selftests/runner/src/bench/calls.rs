@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Op calls through the Rust layer and the C twin, and the floors (a direct and an indirect
-//! call of a native function); and link create and destroy: timed, and counted in instructions.
+//! call of a native function); and link create and destroy. Each in two views: timed, and
+//! counted in instructions ([`View`]).
 
 use super::{
     errno,
@@ -23,191 +24,163 @@ use crate::{
 use libbpf_rs::Object;
 use std::time::Instant;
 
-/// ns per call of an in-kernel loop.
-fn per_call(dev: &str, kind: u32, loops: u32) -> Result<f64, String> {
-    let (ns, _) = fuse::bench(dev, "bench", kind, loops).map_err(errno(dev))?;
-    Ok(ns as f64 / f64::from(loops))
+/// How a run measures, and where its figures go.
+pub(super) struct View {
+    /// Counted in instructions ([`insns`]), or timed.
+    counted: bool,
+    calls: &'static str,
+    attach: &'static str,
+    ratios: &'static str,
+    call_unit: &'static str,
+    cycle_unit: &'static str,
 }
 
-/// ns per op call, and its ratios, each repetition side by side.
-pub(super) fn calls(p: &Params, r: &mut Results) -> Result<(), String> {
+/// Time: ns per call, us per attach or detach.
+pub(super) const TIMED: View = View {
+    counted: false,
+    calls: "calls",
+    attach: "attach",
+    ratios: "ratios",
+    call_unit: "ns/call",
+    cycle_unit: "us",
+};
+
+/// Instructions per call, per attach, per detach: exact.
+pub(super) const COUNTED: View = View {
+    counted: true,
+    calls: "instructions",
+    attach: "instructions",
+    ratios: "instruction ratios",
+    call_unit: "insns/call",
+    cycle_unit: "insns",
+};
+
+/// One op call of `kind` on `dev`: ns (the mean of a loop of `p.loops`) or instructions (the
+/// fixed cost of the loop cancelled, see [`insns::per_iter`]).
+fn per_call(view: &View, p: &Params, dev: &BenchDev, kind: u32) -> Result<f64, String> {
+    let run = |n| dev.run("bench", kind, n).map_err(errno("bench"));
+    if view.counted {
+        insns::per_iter(INSN_SAMPLES, INSN_LOOPS, |n| run(n).map(drop))
+    } else {
+        let (ns, _) = run(p.loops)?;
+        Ok(ns as f64 / f64::from(p.loops))
+    }
+}
+
+fn ratio(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(x, y)| x / y).collect()
+}
+
+/// Op calls through the four paths at 0, 2 and 5 arguments, and their ratios, each repetition
+/// side by side.
+pub(super) fn calls(view: &View, p: &Params, r: &mut Results) -> Result<(), String> {
+    let rust_dev = BenchDev::open(DEV).map_err(errno(DEV))?;
+    let c_dev = BenchDev::open(C_DEV).map_err(errno(C_DEV))?;
     for args in [0u32, 2, 5] {
-        let kind = args;
         let (mut rust, mut c, mut ind, mut dir) = (vec![], vec![], vec![], vec![]);
         // Warm up: the trampolines, the caches.
-        per_call(DEV, kind, p.loops)?;
-        per_call(C_DEV, kind, p.loops)?;
+        per_call(view, p, &rust_dev, args)?;
+        per_call(view, p, &c_dev, args)?;
         for _ in 0..p.reps {
-            rust.push(per_call(DEV, kind, p.loops)?);
-            c.push(per_call(C_DEV, kind, p.loops)?);
-            ind.push(per_call(
-                C_DEV,
-                fuse::RSO_FUSE_BENCH_INDIRECT0 + args,
-                p.loops,
-            )?);
-            dir.push(per_call(
-                C_DEV,
-                fuse::RSO_FUSE_BENCH_DIRECT0 + args,
-                p.loops,
-            )?);
+            rust.push(per_call(view, p, &rust_dev, args)?);
+            c.push(per_call(view, p, &c_dev, args)?);
+            let indirect = fuse::RSO_FUSE_BENCH_INDIRECT0 + args;
+            ind.push(per_call(view, p, &c_dev, indirect)?);
+            let direct = fuse::RSO_FUSE_BENCH_DIRECT0 + args;
+            dir.push(per_call(view, p, &c_dev, direct)?);
         }
-        let ratio = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x / y).collect();
-        r.push(
-            "ratios",
-            format!("Rust/C, {args} args"),
-            "x",
-            ratio(&rust, &c),
-        );
-        r.push(
-            "ratios",
-            format!("Rust/indirect, {args} args"),
-            "x",
-            ratio(&rust, &ind),
-        );
-        r.push(
-            "ratios",
-            format!("C/indirect, {args} args"),
-            "x",
-            ratio(&c, &ind),
-        );
-        r.push("calls", format!("Rust layer, {args} args"), "ns/call", rust);
-        r.push("calls", format!("C twin, {args} args"), "ns/call", c);
-        r.push(
-            "calls",
-            format!("indirect call, {args} args"),
-            "ns/call",
-            ind,
-        );
-        r.push("calls", format!("direct call, {args} args"), "ns/call", dir);
-    }
-    Ok(())
-}
-
-/// link create and destroy of an already written map, Rust against C.
-pub(super) fn attach_detach(
-    p: &Params,
-    r: &mut Results,
-    rust: &mut Object,
-    c: &mut Object,
-) -> Result<(), String> {
-    let cycle = |obj: &mut Object| -> Result<(f64, f64), String> {
-        let (mut a, mut d) = (0.0, 0.0);
-        for _ in 0..p.cycles {
-            let t = Instant::now();
-            let (link, _) = attach(obj, "bench")?;
-            a += t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            drop(link);
-            d += t.elapsed().as_secs_f64();
-        }
-        let n = p.cycles as f64;
-        Ok((a / n * 1e6, d / n * 1e6))
-    };
-    let (mut ra, mut rd, mut ca, mut cd) = (vec![], vec![], vec![], vec![]);
-    for _ in 0..p.reps {
-        let (a, d) = cycle(rust)?;
-        ra.push(a);
-        rd.push(d);
-        let (a, d) = cycle(c)?;
-        ca.push(a);
-        cd.push(d);
-    }
-    let ratio = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x / y).collect();
-    r.push("ratios", "attach Rust/C".into(), "x", ratio(&ra, &ca));
-    r.push("ratios", "detach Rust/C".into(), "x", ratio(&rd, &cd));
-    r.push("attach", "attach, Rust layer".into(), "us", ra);
-    r.push("attach", "attach, C twin".into(), "us", ca);
-    r.push("attach", "detach, Rust layer".into(), "us", rd);
-    r.push("attach", "detach, C twin".into(), "us", cd);
-    Ok(())
-}
-
-/// Instructions per op call, for the same four paths as [`calls`], each pass side by side.
-pub(super) fn call_insns(p: &Params, r: &mut Results) -> Result<(), String> {
-    let (rust_dev, c_dev) = (
-        BenchDev::open(DEV).map_err(errno(DEV))?,
-        BenchDev::open(C_DEV).map_err(errno(C_DEV))?,
-    );
-    let count = |dev: &BenchDev, kind: u32| {
-        insns::per_iter(INSN_SAMPLES, INSN_LOOPS, |n| {
-            dev.run("bench", kind, n).map(drop).map_err(errno("bench"))
-        })
-    };
-    for args in [0u32, 2, 5] {
-        let (mut rust, mut c, mut ind, mut dir) = (vec![], vec![], vec![], vec![]);
-        for _ in 0..p.reps {
-            rust.push(count(&rust_dev, args)?);
-            c.push(count(&c_dev, args)?);
-            ind.push(count(&c_dev, fuse::RSO_FUSE_BENCH_INDIRECT0 + args)?);
-            dir.push(count(&c_dev, fuse::RSO_FUSE_BENCH_DIRECT0 + args)?);
-        }
-        let ratio = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x / y).collect();
-        r.push(
-            "instruction ratios",
-            format!("Rust/C, {args} args"),
-            "x",
-            ratio(&rust, &c),
-        );
-        r.push(
-            "instruction ratios",
-            format!("Rust/indirect, {args} args"),
-            "x",
-            ratio(&rust, &ind),
-        );
-        let sec = "instructions";
-        r.push(sec, format!("Rust layer, {args} args"), "insns/call", rust);
-        r.push(sec, format!("C twin, {args} args"), "insns/call", c);
+        let (sec, unit) = (view.ratios, "x");
+        r.push(sec, format!("Rust/C, {args} args"), unit, ratio(&rust, &c));
         r.push(
             sec,
-            format!("indirect call, {args} args"),
-            "insns/call",
-            ind,
+            format!("Rust/indirect, {args} args"),
+            unit,
+            ratio(&rust, &ind),
         );
-        r.push(sec, format!("direct call, {args} args"), "insns/call", dir);
+        r.push(
+            sec,
+            format!("C/indirect, {args} args"),
+            unit,
+            ratio(&c, &ind),
+        );
+        let (sec, unit) = (view.calls, view.call_unit);
+        r.push(sec, format!("Rust layer, {args} args"), unit, rust);
+        r.push(sec, format!("C twin, {args} args"), unit, c);
+        r.push(sec, format!("indirect call, {args} args"), unit, ind);
+        r.push(sec, format!("direct call, {args} args"), unit, dir);
     }
     Ok(())
 }
 
-/// Instructions of a link create and a link destroy (the syscall, and libbpf's part in user
-/// space), Rust against C: the least of `cycles` in each pass.
-pub(super) fn attach_detach_insns(
+/// One link create and destroy of `obj`'s map `bench`: us, or instructions (the syscall, and
+/// libbpf's part in user space).
+fn cycle(view: &View, obj: &mut Object) -> Result<(f64, f64), String> {
+    if view.counted {
+        let mut link = None;
+        let a = insns::min_insns(1, || {
+            link = Some(attach(obj, "bench")?.0);
+            Ok(())
+        })?;
+        let d = insns::min_insns(1, || {
+            drop(link.take());
+            Ok(())
+        })?;
+        Ok((a as f64, d as f64))
+    } else {
+        let t = Instant::now();
+        let (link, _) = attach(obj, "bench")?;
+        let a = t.elapsed().as_secs_f64() * 1e6;
+        let t = Instant::now();
+        drop(link);
+        Ok((a, t.elapsed().as_secs_f64() * 1e6))
+    }
+}
+
+/// Link create and destroy of an already written map, Rust against C: per repetition, the mean
+/// of `p.cycles` times, or the least of as many instruction counts (at least
+/// [`INSN_SAMPLES`]).
+pub(super) fn attach_detach(
+    view: &View,
     p: &Params,
     r: &mut Results,
     rust: &mut Object,
     c: &mut Object,
 ) -> Result<(), String> {
-    let cycle = |obj: &mut Object| -> Result<(f64, f64), String> {
-        let (mut a, mut d) = (u64::MAX, u64::MAX);
-        for _ in 0..p.cycles.max(INSN_SAMPLES) {
-            let mut link = None;
-            a = a.min(insns::min_insns(1, || {
-                link = Some(attach(obj, "bench")?.0);
-                Ok(())
-            })?);
-            d = d.min(insns::min_insns(1, || {
-                drop(link.take());
-                Ok(())
-            })?);
+    let cycles = |obj: &mut Object| -> Result<(f64, f64), String> {
+        let n = if view.counted {
+            p.cycles.max(INSN_SAMPLES)
+        } else {
+            p.cycles
+        };
+        let (mut a, mut d) = (Vec::new(), Vec::new());
+        for _ in 0..n {
+            let (x, y) = cycle(view, obj)?;
+            a.push(x);
+            d.push(y);
         }
-        Ok((a as f64, d as f64))
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let least = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+        Ok(if view.counted {
+            (least(&a), least(&d))
+        } else {
+            (mean(&a), mean(&d))
+        })
     };
     let (mut ra, mut rd, mut ca, mut cd) = (vec![], vec![], vec![], vec![]);
     for _ in 0..p.reps {
-        let (a, d) = cycle(rust)?;
+        let (a, d) = cycles(rust)?;
         ra.push(a);
         rd.push(d);
-        let (a, d) = cycle(c)?;
+        let (a, d) = cycles(c)?;
         ca.push(a);
         cd.push(d);
     }
-    let ratio = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x / y).collect();
-    let sec = "instruction ratios";
-    r.push(sec, "attach Rust/C".into(), "x", ratio(&ra, &ca));
-    r.push(sec, "detach Rust/C".into(), "x", ratio(&rd, &cd));
-    let sec = "instructions";
-    r.push(sec, "attach, Rust layer".into(), "insns", ra);
-    r.push(sec, "attach, C twin".into(), "insns", ca);
-    r.push(sec, "detach, Rust layer".into(), "insns", rd);
-    r.push(sec, "detach, C twin".into(), "insns", cd);
+    r.push(view.ratios, "attach Rust/C".into(), "x", ratio(&ra, &ca));
+    r.push(view.ratios, "detach Rust/C".into(), "x", ratio(&rd, &cd));
+    let (sec, unit) = (view.attach, view.cycle_unit);
+    r.push(sec, "attach, Rust layer".into(), unit, ra);
+    r.push(sec, "attach, C twin".into(), unit, ca);
+    r.push(sec, "detach, Rust layer".into(), unit, rd);
+    r.push(sec, "detach, C twin".into(), unit, cd);
     Ok(())
 }

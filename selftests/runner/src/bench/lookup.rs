@@ -224,7 +224,8 @@ pub(super) fn lookups(
             } else {
                 format!("b{}", n - 1)
             };
-            let (ns, _) = fuse::bench(DEV, &name, fuse::RSO_FUSE_BENCH_LOOKUP, p.loops)
+            let (ns, _) = dev
+                .run(&name, fuse::RSO_FUSE_BENCH_LOOKUP, p.loops)
                 .map_err(errno("lookup"))?;
             v.push(ns as f64 / f64::from(p.loops));
         }

@@ -113,18 +113,21 @@ pub(crate) fn run(ctx: &Ctx, p: &Params) -> Result<Results, String> {
         (o, l)
     };
     let mut r = Results::default();
+    let views: &[&calls::View] = if exact {
+        &[&calls::COUNTED, &calls::TIMED]
+    } else {
+        &[&calls::TIMED]
+    };
     {
         let (_lr, _) = attach(&mut rust, "bench")?;
         let (_lc, _) = attach(&mut c, "bench")?;
-        if exact {
-            calls::call_insns(p, &mut r)?;
+        for view in views {
+            calls::calls(view, p, &mut r)?;
         }
-        calls::calls(p, &mut r)?;
     }
-    if exact {
-        calls::attach_detach_insns(p, &mut r, &mut rust, &mut c)?;
+    for view in views {
+        calls::attach_detach(view, p, &mut r, &mut rust, &mut c)?;
     }
-    calls::attach_detach(p, &mut r, &mut rust, &mut c)?;
     requests::requests(p, &mut r)?;
     lookup::lookups(p, &mut r, &rust, exact)?;
     Ok(r)
