@@ -59,6 +59,13 @@ pub(crate) fn insmod_args(ko: &Path, args: &[&str]) -> Result<(), String> {
     run("insmod", &all)
 }
 
+/// Whether an [`rmmod`] error says the module is in use: rmmod's own check of the reference
+/// count ("is in use"), or the kernel's (`delete_module()` fails with `EWOULDBLOCK`, "Resource
+/// temporarily unavailable", when a reference was taken between that check and the call).
+pub(crate) fn in_use(err: &str) -> bool {
+    err.contains("in use") || err.contains("Resource temporarily unavailable")
+}
+
 /// Unloads `name` once.
 pub(crate) fn rmmod(name: &str) -> Result<(), String> {
     run("rmmod", &[name])
@@ -72,9 +79,7 @@ pub(crate) fn rmmod_wait(name: &str, timeout: Duration) -> Result<(), String> {
     loop {
         match rmmod(name) {
             Ok(()) => return Ok(()),
-            Err(e) if start.elapsed() < timeout && e.contains("in use") => {
-                sleep(Duration::from_millis(50))
-            }
+            Err(e) if start.elapsed() < timeout && in_use(&e) => sleep(Duration::from_millis(50)),
             Err(e) => return Err(e),
         }
     }

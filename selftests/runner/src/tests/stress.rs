@@ -205,7 +205,7 @@ fn stress_unload_race(ctx: &mut Ctx) -> TestResult {
                         }
                         t.cycles.fetch_add(1, Relaxed);
                     }
-                    Err(e) if e.contains("in use") => {}
+                    Err(e) if kmod::in_use(&e) => {}
                     Err(e) => t.error(format!("rmmod: {e}")),
                 }
                 t.iterations.fetch_add(1, Relaxed);
