@@ -5,9 +5,10 @@
 #
 # Boot the kernel of KDIR under virtme-ng, run COMMAND as root inside it (the
 # guest sees the host's files) and return its exit status. Uses KVM when it
-# works and falls back to TCG (software emulation) when it does not; set
-# RSO_ACCEL=kvm|tcg to choose. The whole VM run is bounded by RSO_VM_TIMEOUT
-# seconds (default 2400): a VM that does not come back fails the run.
+# works and falls back to TCG (software emulation) when it does not (probed
+# once per host and cached); set RSO_ACCEL=kvm|tcg to choose. The whole VM
+# run is bounded by RSO_VM_TIMEOUT seconds (default 2400): a VM that does not
+# come back fails the run.
 # RSO_VERBOSE=1 shows the guest's kernel console; RSO_VM_RWDIR=DIR lets the
 # guest write DIR (the guest sees the host's files read-only otherwise).
 # RSO_VM_INSN_PLUGIN=PATH.so (TCG only) loads the QEMU plugin that counts
@@ -33,21 +34,42 @@ image="$kdir/arch/x86/boot/bzImage"
 command -v vng >/dev/null || die "vng not found: run scripts/setup.sh"
 
 # KVM works when a guest with -cpu host boots to a panic (no root) and
-# powers off; here nested KVM aborts or hangs instead.
+# powers off; here nested KVM aborts or hangs instead, and a hang costs the
+# probe's whole 30 s. The answer is cached per host (kernel, CPU, QEMU, and
+# whether /dev/kvm is there and writable), so only the first VM run on a
+# machine pays for it; RSO_ACCEL overrides it.
 accel() {
 	if [ -n "${RSO_ACCEL:-}" ]; then
 		printf '%s\n' "$RSO_ACCEL"
-	elif [ -w /dev/kvm ] && timeout 30 qemu-system-x86_64 -accel kvm -cpu host -m 256 \
+		return
+	fi
+	local key file acc=tcg
+	key=$({
+		uname -r
+		grep -m1 '^model name' /proc/cpuinfo
+		qemu-system-x86_64 --version | head -n1
+		[ -w /dev/kvm ] && echo "kvm writable"
+	} | sha256sum | cut -c1-12)
+	file="$(rso_cache)/accel-$key"
+	if [ -f "$file" ]; then
+		cat "$file"
+		return
+	fi
+	say "vm: probing KVM once for this host (up to 30 s; cached in $file)"
+	if [ -w /dev/kvm ] && timeout 30 qemu-system-x86_64 -accel kvm -cpu host -m 256 \
 		-nodefaults -display none -serial none -no-reboot -kernel "$image" \
 		-append "panic=-1 root=/dev/rso-none" >/dev/null 2>&1; then
-		echo kvm
-	else
-		echo tcg
+		acc=kvm
 	fi
+	mkdir -p "$(dirname "$file")"
+	printf '%s\n' "$acc" >"$file"
+	printf '%s\n' "$acc"
 }
 
 acc=$(accel)
-flags=()
+# virtme-ng tries virtiofsd first, which is not there, and falls back to 9p
+# after a few tries (up to 6 s in a verbose boot); go to 9p at once.
+flags=(--force-9p)
 [ "$acc" = kvm ] || flags+=(--disable-kvm)
 # RSO_VERBOSE=1 shows the guest's kernel console.
 [ -n "${RSO_VERBOSE:-}" ] && flags+=(--verbose)
