@@ -110,13 +110,7 @@ pub(crate) fn unload(name: &str) {
     }
 }
 
-/// Reads the kernel log.
-pub(crate) fn dmesg() -> Result<String, String> {
-    let out = Command::new("dmesg")
-        .output()
-        .map_err(|e| format!("dmesg: {e}"))?;
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
+pub(crate) use crate::klog::dmesg;
 
 /// A small seeded generator (xorshift64*), so that a failing seed can be replayed.
 pub(crate) struct Rng(u64);

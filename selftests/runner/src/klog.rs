@@ -8,13 +8,20 @@
 //! [`EXPECTED_BEGIN`] and [`EXPECTED_END`] lines written to `/dev/kmsg`; only those lines are
 //! exempt, and the test checks that the scan does see them.
 
-use crate::ctx::dmesg;
 use regex::Regex;
 use std::{
     fs,
+    io::{
+        ErrorKind,
+        Read, //
+    },
+    os::unix::fs::OpenOptionsExt,
     path::Path,
     process::Command,
-    sync::OnceLock,
+    sync::{
+        Mutex,
+        OnceLock, //
+    },
     thread::sleep,
     time::Duration, //
 };
@@ -72,9 +79,9 @@ pub(crate) fn scan<'a>(log: impl IntoIterator<Item = &'a str>) -> Vec<String> {
 }
 
 /// The lines of `log` that show a problem, outside the brackets of expected splats.
-fn bad_lines(log: &str) -> Vec<String> {
+fn bad_lines<'a>(log: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut inside = false;
-    scan(log.lines().filter(|l| {
+    scan(log.into_iter().filter(|l| {
         if l.contains(EXPECTED_BEGIN) {
             inside = true;
         } else if l.contains(EXPECTED_END) {
@@ -83,6 +90,81 @@ fn bad_lines(log: &str) -> Vec<String> {
         }
         !inside
     }))
+}
+
+/// The kernel log as read so far from `/dev/kmsg`, a line per record, as `dmesg` prints them.
+///
+/// Each read takes only the records that came since the last one: every test reads the log
+/// twice, and a stress test may log tens of thousands of lines (a filter link switches maps
+/// 50,000 times), which `dmesg` read and formatted anew each time, for every later test.
+struct Log {
+    /// `/dev/kmsg`, opened non-blocking: a read past the newest record fails with `EAGAIN`.
+    kmsg: fs::File,
+    lines: Vec<String>,
+}
+
+impl Log {
+    /// Reads the records logged since the last call.
+    fn update(&mut self) -> Result<(), String> {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match self.kmsg.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => self.lines.push(record(&buf[..n])),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                // The ring buffer overwrote records before they were read: say so, go on.
+                Err(e) if e.raw_os_error() == Some(libc::EPIPE) => self.lines.push(
+                    "rso-selftests: kernel log records were lost before they were read".into(),
+                ),
+                Err(e) => return Err(format!("/dev/kmsg: {e}")),
+            }
+        }
+    }
+}
+
+/// A `/dev/kmsg` record (`prio,seq,usec,flags[,...];text`, then dictionary lines that start with
+/// a space) as `dmesg` prints it: `[seconds.micros] text`.
+fn record(raw: &[u8]) -> String {
+    let raw = String::from_utf8_lossy(raw);
+    let first = raw.lines().next().unwrap_or_default();
+    let Some((head, text)) = first.split_once(';') else {
+        return first.to_owned();
+    };
+    let usec: u64 = head
+        .split(',')
+        .nth(2)
+        .and_then(|u| u.parse().ok())
+        .unwrap_or(0);
+    format!("[{:5}.{:06}] {text}", usec / 1_000_000, usec % 1_000_000)
+}
+
+/// Runs `f` on the whole kernel log, brought up to date.
+fn with_log<R>(f: impl FnOnce(&[String]) -> R) -> Result<R, String> {
+    static LOG: Mutex<Option<Log>> = Mutex::new(None);
+    let mut guard = LOG
+        .lock()
+        .map_err(|_| "the kernel log's lock is poisoned")?;
+    if guard.is_none() {
+        let kmsg = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open("/dev/kmsg")
+            .map_err(|e| format!("/dev/kmsg: {e}"))?;
+        *guard = Some(Log {
+            kmsg,
+            lines: Vec::new(),
+        });
+    }
+    let Some(log) = guard.as_mut() else {
+        return Err("no kernel log".into());
+    };
+    log.update()?;
+    Ok(f(&log.lines))
+}
+
+/// The whole kernel log, a line per record.
+pub(crate) fn dmesg() -> Result<String, String> {
+    with_log(|l| l.join("\n"))
 }
 
 fn ensure_debugfs() {
@@ -99,7 +181,7 @@ pub(crate) fn start() -> Result<(), String> {
     ensure_debugfs();
     fs::write(KMEMLEAK, "clear")
         .map_err(|e| format!("{KMEMLEAK}: {e} (CONFIG_DEBUG_KMEMLEAK?)"))?;
-    let bad = bad_lines(&dmesg()?);
+    let bad = with_log(|l| bad_lines(l.iter().map(String::as_str)))?;
     if !bad.is_empty() {
         return Err(format!(
             "the kernel log shows problems at boot:\n{}",
@@ -116,7 +198,7 @@ pub(crate) fn check() -> Result<(), String> {
     sleep(Duration::from_secs(6));
     fs::write(KMEMLEAK, "scan").map_err(|e| format!("{KMEMLEAK}: {e}"))?;
     let leaks = fs::read_to_string(KMEMLEAK).map_err(|e| format!("{KMEMLEAK}: {e}"))?;
-    let mut bad = bad_lines(&dmesg()?);
+    let mut bad = with_log(|l| bad_lines(l.iter().map(String::as_str)))?;
     if !leaks.trim().is_empty() {
         bad.push(format!("kmemleak:\n{leaks}"));
     }
@@ -137,17 +219,15 @@ pub(crate) fn kmsg(line: &str) -> Result<(), String> {
 
 /// The number of lines in the kernel log now: pass it to [`bad_since`].
 pub(crate) fn mark() -> Result<usize, String> {
-    Ok(dmesg()?.lines().count())
+    with_log(<[String]>::len)
 }
 
 /// The problem lines the kernel logged after `mark`.
 pub(crate) fn bad_since(mark: usize) -> Result<Vec<String>, String> {
-    let log = dmesg()?;
-    let new: Vec<&str> = log.lines().skip(mark).collect();
-    Ok(bad_lines(&new.join("\n")))
+    with_log(|l| bad_lines(l.iter().skip(mark).map(String::as_str)))
 }
 
 /// The lines the kernel logged after `mark`.
 pub(crate) fn since(mark: usize) -> Result<Vec<String>, String> {
-    Ok(dmesg()?.lines().skip(mark).map(str::to_owned).collect())
+    with_log(|l| l.iter().skip(mark).cloned().collect())
 }
