@@ -114,7 +114,7 @@ pub(crate) fn attach_with_bytes(
         // SAFETY: A live map of an open object; for a struct_ops map libbpf returns its copy of
         // the value, `size` bytes long.
         let data = unsafe { libbpf_sys::bpf_map__initial_value(raw, &mut size) };
-        if data.is_null() || (off + bytes.len()) as u64 > size as u64 {
+        if data.is_null() || (off + bytes.len()) as u64 > size {
             return Err(format!("no value of {map} to write at {off} (size {size})"));
         }
         // SAFETY: In bounds, checked above; libbpf's buffer is not otherwise in use.

@@ -36,7 +36,7 @@ const IOC_R: u64 = 2;
 const IOC_RW: u64 = 3;
 
 fn ioctl<T>(f: &File, dir: u64, nr: u8, v: &mut T) -> Result<(), i32> {
-    let cmd = ioc(dir, RSO_FUSE_IOC_MAGIC as u8, nr, std::mem::size_of::<T>());
+    let cmd = ioc(dir, RSO_FUSE_IOC_MAGIC, nr, std::mem::size_of::<T>());
     // SAFETY: `v` is a struct of the size the ioctl number encodes, valid for reads and writes.
     result(unsafe { libc::ioctl(f.as_raw_fd(), cmd as _, v as *mut T) })
 }
@@ -198,7 +198,7 @@ impl DaemonFile {
     /// could not take fails with `EIO` for its caller.
     pub fn read_req_bad_buffer(&self) -> Result<(), i32> {
         let size = std::mem::size_of::<rso_fuse_dreq>();
-        let cmd = ioc(IOC_R, RSO_FUSE_IOC_MAGIC as u8, 4, size);
+        let cmd = ioc(IOC_R, RSO_FUSE_IOC_MAGIC, 4, size);
         // SAFETY: Nothing is mapped at address 1: the kernel cannot write there, and this
         // process's memory is not touched.
         result(unsafe { libc::ioctl(self.0.as_raw_fd(), cmd as _, 1usize) })
@@ -210,7 +210,7 @@ impl DaemonFile {
 
     /// `RSO_FUSE_IOC_ABORT`: unmounts, as if the daemon had died.
     pub fn abort(&self) -> Result<(), i32> {
-        let cmd = ioc(0, RSO_FUSE_IOC_MAGIC as u8, 6, 0);
+        let cmd = ioc(0, RSO_FUSE_IOC_MAGIC, 6, 0);
         // SAFETY: An ioctl without an argument.
         result(unsafe { libc::ioctl(self.0.as_raw_fd(), cmd as _, 0) })
     }

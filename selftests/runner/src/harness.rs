@@ -241,7 +241,7 @@ pub(crate) fn run(ctx: &mut Ctx, cases: &[Case]) -> usize {
             },
         }
     }
-    times.sort_by(|a, b| b.0.cmp(&a.0));
+    times.sort_by_key(|t| std::cmp::Reverse(t.0));
     let total: Duration = times.iter().map(|t| t.0).sum();
     println!(
         "# the {SLOWEST} slowest tests, of {:.1} s in all:",

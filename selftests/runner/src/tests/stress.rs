@@ -231,7 +231,7 @@ fn stress_unload_race(ctx: &mut Ctx) -> TestResult {
                             // (btf_try_get_module() fails in bpf_struct_ops_map_alloc()).
                             going.fetch_add(1, Relaxed);
                         } else {
-                            let last = log.lines().filter(|l| !l.trim().is_empty()).last();
+                            let last = log.lines().rfind(|l| !l.trim().is_empty());
                             t.error(format!("{e} ({})", last.unwrap_or("no libbpf log")));
                         }
                     }
