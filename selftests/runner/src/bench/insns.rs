@@ -97,16 +97,20 @@ fn read_count() -> Result<u64, String> {
 }
 
 /// Tries at most in [`min_insns`].
-const MAX_SAMPLES: usize = 40;
+const MAX_SAMPLES: usize = 60;
 
-/// The instructions run in `f`: the least count of at least `samples` tries. With more than one,
-/// it tries on (up to [`MAX_SAMPLES`]) until that least count has come twice: what else lands in
-/// a measurement (an interrupt, the other vCPU) adds to it, and right after the counter is armed
-/// that happens often, while the translated code is made anew.
-pub(crate) fn min_insns(
+/// How many times the least count must have come before [`min_insns`] takes it.
+const SAME_LEAST: usize = 3;
+
+/// The instructions run in `f`: the least count of at least `samples` tries, and the counts. With
+/// more than one, it tries on (up to [`MAX_SAMPLES`]) until that least count has come
+/// [`SAME_LEAST`] times: what else lands in a measurement (an interrupt, a preemption) only adds
+/// to it, and right after the counter is armed that happens often, while QEMU translates the
+/// guest's code anew.
+fn least(
     samples: usize,
     mut f: impl FnMut() -> Result<(), String>,
-) -> Result<u64, String> {
+) -> Result<(u64, Vec<u64>), String> {
     let mut seen = Vec::new();
     loop {
         start();
@@ -114,11 +118,34 @@ pub(crate) fn min_insns(
         stop();
         seen.push(read_count()?);
         let least = seen.iter().copied().min().unwrap_or(0);
-        let twice = seen.iter().filter(|&&c| c == least).count() >= 2;
-        if seen.len() >= samples.max(1) && (samples <= 1 || twice || seen.len() >= MAX_SAMPLES) {
-            return Ok(least);
+        let same = seen.iter().filter(|&&c| c == least).count();
+        if seen.len() >= samples.max(1)
+            && (samples <= 1 || same >= SAME_LEAST || seen.len() >= MAX_SAMPLES)
+        {
+            return Ok((least, seen));
         }
     }
+}
+
+/// The instructions run in `f`: see [`least`].
+pub(crate) fn min_insns(
+    samples: usize,
+    f: impl FnMut() -> Result<(), String>,
+) -> Result<u64, String> {
+    Ok(least(samples, f)?.0)
+}
+
+/// The instructions per iteration of `f(n)`, a loop of `n` iterations: the least count of `2n`
+/// iterations less the least count of `n`, over `n`; and the counts of `n`, then of `2n`.
+fn per_iter_counts(
+    samples: usize,
+    n: u32,
+    mut f: impl FnMut(u32) -> Result<(), String>,
+) -> Result<(f64, Vec<u64>, Vec<u64>), String> {
+    let n = n.max(1);
+    let (one, ones) = least(samples, || f(n))?;
+    let (two, twos) = least(samples, || f(2 * n))?;
+    Ok(((two as f64 - one as f64) / f64::from(n), ones, twos))
 }
 
 /// The instructions per iteration of `f(n)`, a loop of `n` iterations: the least count of `2n`
@@ -126,12 +153,9 @@ pub(crate) fn min_insns(
 pub(crate) fn per_iter(
     samples: usize,
     n: u32,
-    mut f: impl FnMut(u32) -> Result<(), String>,
+    f: impl FnMut(u32) -> Result<(), String>,
 ) -> Result<f64, String> {
-    let n = n.max(1);
-    let one = min_insns(samples, || f(n))?;
-    let two = min_insns(samples, || f(2 * n))?;
-    Ok((two as f64 - one as f64) / f64::from(n))
+    Ok(per_iter_counts(samples, n, f)?.0)
 }
 
 /// `n` (at least 1) iterations of a loop of two instructions, `dec` and `jnz`.
@@ -142,12 +166,21 @@ fn two_insn_loop(n: u64) {
     }
 }
 
-/// What one iteration of a two-instruction loop counts: exactly 2.0 when the counter works.
-pub(crate) fn calibrate() -> Result<f64, String> {
-    per_iter(5, 10_000, |n| {
+/// Checks that one iteration of a two-instruction loop counts exactly 2.0, as it does when the
+/// counter works.
+fn calibrate() -> Result<(), String> {
+    let (c, ones, twos) = per_iter_counts(5, 10_000, |n| {
         two_insn_loop(u64::from(n));
         Ok(())
-    })
+    })?;
+    if c == 2.0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "the VM counts instructions, but a loop of 2 instructions counts {c} per iteration \
+             (10,000 iterations: {ones:?}; 20,000: {twos:?})"
+        ))
+    }
 }
 
 /// The plugin counts while this lives ([`arm`]), and stops when it is dropped. The plugin counts
@@ -229,12 +262,6 @@ pub(crate) fn arm() -> Result<Option<Armed>, String> {
     let armed = Armed { cpus: pin()? };
     arm_marker();
     wait_for("armed")?;
-    let c = calibrate()?;
-    if c == 2.0 {
-        Ok(Some(armed))
-    } else {
-        Err(format!(
-            "the VM counts instructions, but a loop of 2 instructions counts {c} per iteration"
-        ))
-    }
+    calibrate()?;
+    Ok(Some(armed))
 }
