@@ -57,16 +57,31 @@ export RSO_PYTHON ?= $(RSO_CACHE)/venv/bin/python3
 # the kernel has not been fetched yet.
 # KERNEL picks our own test kernel (see scripts/kernel.sh): kasan (default,
 # built with LLVM=-19, so the modules are too) or gcc (no KASAN, fast boot).
+# make check runs on both of them unless told which (KERNEL=, or a KDIR).
+CHECK_KERNELS := $(if $(filter command line environment,$(origin KERNEL) $(origin KDIR)),$(or $(KERNEL),kasan),kasan debian)
 KERNEL ?= kasan
 export RSO_KERNEL := $(KERNEL)
+# KBUILD runs make in KDIR: ours directly; Debian's in the trixie root, with
+# Debian's rustc and gcc and the kernel's release string (scripts/debian.sh).
+KBUILD = $(MAKE) -C $(KDIR)
 ifeq ($(origin KDIR),undefined)
 RSO_OWN_KERNEL := 1
 ifeq ($(KERNEL),kasan)
 export LLVM := -19
 LIBCLANG_PATH := /usr/lib/llvm-19/lib
 endif
+ifeq ($(KERNEL),debian)
+KDIR := $(shell $(CURDIR)/scripts/debian.sh --kdir)
+else
 KDIR = $(eval KDIR := $(shell RSO_KERNEL=$(KERNEL) $(CURDIR)/scripts/kernel.sh --kdir))$(KDIR)
 endif
+endif
+ifeq ($(KERNEL),debian)
+KBUILD = $(CURDIR)/scripts/debian.sh --run make -C $(KDIR) \
+	$(shell $(CURDIR)/scripts/debian.sh --kmake)
+endif
+# What the VM boots: KDIR's image, or Debian's vmlinuz (its modules beside).
+VM_KERNEL = $(if $(filter 1debian,$(RSO_OWN_KERNEL)$(KERNEL)),$(shell $(CURDIR)/scripts/debian.sh --image),$(KDIR))
 # bpftool, libbpf headers and vmlinux.h matching KDIR.
 TOOLS = $(eval TOOLS := $(shell RSO_KERNEL=$(KERNEL) $(CURDIR)/scripts/kernel.sh --tools-dir $(KDIR)))$(TOOLS)
 BUILD := $(CURDIR)/build
@@ -95,17 +110,17 @@ PAHOLE_NOISE := grep -v --line-buffered 'die__process_class: tag not supported' 
 modules modules_install clippy rust-analyzer doc fmt fmtcheck clean compile-fail: kdir-check
 
 modules:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules 2>&1 | { $(PAHOLE_NOISE); }
+	$(KBUILD) M=$(CURDIR) modules 2>&1 | { $(PAHOLE_NOISE); }
 
 modules_install:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	$(KBUILD) M=$(CURDIR) modules_install
 
 # Clippy over the modules, every warning (rustc's too) an error. Without -B:
 # Kbuild rebuilds an object whose command line changed, so an object built by
 # `make modules` (no clippy) is rebuilt here, and one that is up to date was
 # built by this very command, which fails on any warning.
 clippy:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) CLIPPY=1 KRUSTFLAGS=-Dwarnings modules 2>&1 | { $(PAHOLE_NOISE); }
+	$(KBUILD) M=$(CURDIR) CLIPPY=1 KRUSTFLAGS=-Dwarnings modules 2>&1 | { $(PAHOLE_NOISE); }
 
 # The compile-fail checks of the layer's typed calls (selftests/compile_fail):
 # cf_ok.rs must compile; every other cf_*.rs must fail, with the error its
@@ -120,12 +135,12 @@ compile-fail: $(CF_STAMP)
 $(CF_STAMP): $(wildcard rust/*.* rust/struct_ops/*.rs $(CF_DIR)/*.rs $(CF_DIR)/*.h $(CF_DIR)/Kbuild) \
 		$$(KDIR)/Module.symvers
 	@mkdir -p $(BUILD)
-	@$(MAKE) -C $(KDIR) M=$(CF_DIR) cf_ok.o >$(BUILD)/cf_ok.log 2>&1 || \
+	@$(KBUILD) M=$(CF_DIR) cf_ok.o >$(BUILD)/cf_ok.log 2>&1 || \
 		{ cat $(BUILD)/cf_ok.log; echo "compile-fail: the control cf_ok.rs does not compile" >&2; exit 1; }
 	@for f in $(filter-out %/cf_ok.rs %/cf_common.rs %/cf_init.rs %_generated.rs,$(wildcard $(CF_DIR)/cf_*.rs)); do \
 		t=$$(basename $$f .rs); want=$$(sed -n 's|^// compile-fail-expect: ||p' $$f); \
 		[ -n "$$want" ] || { echo "compile-fail: $$t.rs has no compile-fail-expect line" >&2; exit 1; }; \
-		if $(MAKE) -C $(KDIR) M=$(CF_DIR) $$t.o >$(BUILD)/$$t.log 2>&1; then \
+		if $(KBUILD) M=$(CF_DIR) $$t.o >$(BUILD)/$$t.log 2>&1; then \
 			echo "compile-fail: $$t.rs compiled, but must not" >&2; exit 1; \
 		elif ! grep -qF -- "$$want" $(BUILD)/$$t.log; then \
 			cat $(BUILD)/$$t.log; echo "compile-fail: $$t.rs failed without: $$want" >&2; exit 1; \
@@ -151,12 +166,12 @@ $(CF_STAMP): $(wildcard rust/*.* rust/struct_ops/*.rs $(CF_DIR)/*.rs $(CF_DIR)/*
 	@touch $@
 
 rust-analyzer:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) rust-analyzer
+	$(KBUILD) M=$(CURDIR) rust-analyzer
 
 # rustdoc of the layer (through rso_hello, which includes it) and of rso_hello,
 # into samples/hello/doc/.
 doc:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) RSO_DOC=y modules
+	$(KBUILD) M=$(CURDIR) RSO_DOC=y modules
 	@test -f samples/hello/doc/rso_hello_main/index.html
 	@echo "rustdoc: $(CURDIR)/samples/hello/doc/rso_hello_main/index.html"
 
@@ -174,7 +189,11 @@ setup:
 # The cached 7.3 build (fetched and built if needed), or, with a user's KDIR,
 # the bpftool and vmlinux.h that match it.
 kernel: setup
+ifeq ($(RSO_OWN_KERNEL)$(KERNEL),1debian)
+	scripts/debian.sh >/dev/null
+else
 	scripts/kernel.sh $(if $(RSO_OWN_KERNEL),,--tools $(KDIR)) >/dev/null
+endif
 
 # Selftests: BPF programs (C, clang -target bpf) and the Rust runner.
 BPF_PROGS := $(patsubst selftests/progs/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(wildcard selftests/progs/*.bpf.c))
@@ -213,8 +232,34 @@ selftests: $(BPF_PROGS) $(BUILD)/nobtf/rso_hello.ko $(BUILD)/c/shadow_skel $(INS
 
 # The two commands of the README: setup and the kernel first, then, in a make
 # that sees the kernel, the build and the VM.
-check run fuse-demo: kernel
+run fuse-demo: kernel
 	@$(MAKE) --no-print-directory vm-$@
+
+# make check: one KTAP stream per kernel of CHECK_KERNELS, first our KASAN
+# kernel (every detector), then Debian's own (the production config users
+# load into), each named; then the whole run's summary, its last line the
+# sum of the streams' "N passed, N failed" (a stream that stops before its
+# summary counts as one failure).
+ifeq ($(L),1)
+check: kernel
+	@$(MAKE) --no-print-directory vm-check
+else
+check:
+	@mkdir -p $(BUILD); fails=0; passes=0; sums=(); \
+	for k in $(CHECK_KERNELS); do \
+		echo "# make check: the $$k kernel"; \
+		log=$(BUILD)/check-$$k.log; : >$$log; \
+		$(MAKE) --no-print-directory KERNEL=$$k kernel >&2 && \
+			$(MAKE) --no-print-directory KERNEL=$$k vm-check 2>&1 | tee $$log || true; \
+		line=$$(grep -E '^[0-9]+ passed, [0-9]+ failed$$' $$log | tail -n1); \
+		[ -n "$$line" ] || line="0 passed, 1 failed"; \
+		read -r p _ f _ <<<"$$line"; \
+		passes=$$((passes + p)); fails=$$((fails + f)); sums+=("# $$k: $$line"); \
+	done; \
+	echo "# make check, every kernel:"; printf '%s\n' "$${sums[@]}"; \
+	echo "$$passes passed, $$fails failed"; \
+	[ "$$fails" = 0 ]
+endif
 
 # check: rustfmt, clippy (whose build is the build tested: a plain `make
 # modules` after it would rebuild every Rust object), compile-fail, then the
@@ -236,14 +281,19 @@ vm-check: selftests
 else
 vm-check:
 	@mkdir -p $(BUILD) && : >$(PHASES)
+ifeq ($(RSO_OWN_KERNEL)$(KERNEL),1debian)
+	@$(PHASE) "the version guard, shown a faked rustc" scripts/debian.sh --guard-test
+	@$(PHASE) "the module build (Debian's rustc)" $(SUBMAKE) modules
+else
 	@$(PHASE) rustfmt $(SUBMAKE) fmtcheck
 	@$(PHASE) "clippy (the module build)" $(SUBMAKE) clippy
 	@$(PHASE) compile-fail $(SUBMAKE) compile-fail
+endif
 	@$(PHASE) "BPF programs, the runner, the QEMU plugin" $(SUBMAKE) selftests
 	@echo "# the phases before the VM:"
 	@awk -F'\t' '{ printf "#   %-30s %7.1f s\n", $$1, $$2 }' $(PHASES)
 	@echo "vm: booting the kernel; the selftests print KTAP" >&2
-	@RSO_VM_INSN_PLUGIN=$(INSN_PLUGIN) scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) check \
+	@RSO_VM_INSN_PLUGIN=$(INSN_PLUGIN) scripts/vm.sh $(VM_KERNEL) $(RUNNER) $(RUNNER_ARGS) check \
 		$(if $(SHUFFLE),--shuffle) $(if $(T),-t '$(T)')
 endif
 
@@ -254,7 +304,7 @@ stress: kernel
 	@$(MAKE) --no-print-directory vm-stress
 
 vm-stress: modules selftests
-	scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) check --full -t '$(STRESS_TESTS)'
+	scripts/vm.sh $(VM_KERNEL) $(RUNNER) $(RUNNER_ARGS) check --full -t '$(STRESS_TESTS)'
 
 # make bench: on the bench kernel (kernel/bench.config: the test kernel's
 # config without lockdep and kmemleak, built with gcc only by this target), in
@@ -267,18 +317,18 @@ bench:
 
 vm-bench: modules selftests
 	@mkdir -p $(BENCH_OUT)
-	RSO_VM_INSN_PLUGIN=$(INSN_PLUGIN) RSO_VM_RWDIR=$(BENCH_OUT) RSO_VM_TIMEOUT=$${RSO_VM_TIMEOUT:-3600} scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) bench --out $(BENCH_OUT)
+	RSO_VM_INSN_PLUGIN=$(INSN_PLUGIN) RSO_VM_RWDIR=$(BENCH_OUT) RSO_VM_TIMEOUT=$${RSO_VM_TIMEOUT:-3600} scripts/vm.sh $(VM_KERNEL) $(RUNNER) $(RUNNER_ARGS) bench --out $(BENCH_OUT)
 	$(RSO_PYTHON) scripts/plot_bench.py $(BENCH_OUT)/bench.json --markdown >$(BENCH_OUT)/bench.md
 	@cat $(BENCH_OUT)/bench.md
 	@echo "bench: $(BENCH_OUT)/bench.png, bench.json, bench.csv, bench.md"
 
 vm-run: modules selftests
-	scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) demo
+	scripts/vm.sh $(VM_KERNEL) $(RUNNER) $(RUNNER_ARGS) demo
 
 vm-fuse-demo: modules selftests
-	scripts/vm.sh $(KDIR) $(RUNNER) $(RUNNER_ARGS) fuse-demo
+	scripts/vm.sh $(VM_KERNEL) $(RUNNER) $(RUNNER_ARGS) fuse-demo
 
 clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
-	$(MAKE) -C $(KDIR) M=$(CF_DIR) clean
+	$(KBUILD) M=$(CURDIR) clean
+	$(KBUILD) M=$(CF_DIR) clean
 	rm -rf $(BUILD) samples/*/*_generated.rs selftests/*/*_generated.rs samples/*/doc

@@ -9,6 +9,8 @@
 #                               never fetches or builds anything, and prints
 #                               nothing if the source is not fetched yet
 #   scripts/kernel.sh --fetch   only fetch the source; print its path
+#   scripts/kernel.sh --source-dir      fetch the source; print the path of
+#                               the unpatched tree (Debian's kernel's)
 #   scripts/kernel.sh --tools KDIR      build bpftool and vmlinux.h for a
 #                               user's KDIR; print where they are
 #
@@ -66,7 +68,16 @@ bench)
 	compiler() { gcc --version | head -n1; }
 	total_estimate=2230
 	;;
-*) die "RSO_KERNEL=$flavour: want kasan, gcc or bench" ;;
+debian)
+	# Debian's own kernel is not built here (scripts/debian.sh): only
+	# --tools and --tools-dir serve it.
+	case "${1:-}" in --tools | --tools-dir | --source-dir) ;; *) die "RSO_KERNEL=debian: see scripts/debian.sh" ;; esac
+	fragments=()
+	kmake=()
+	compiler() { :; }
+	total_estimate=0
+	;;
+*) die "RSO_KERNEL=$flavour: want kasan, gcc, bench or debian" ;;
 esac
 pkg=linux-source-7.3
 suite=trixie-backports
@@ -76,18 +87,6 @@ fragment_sum() {
 	cat "${fragments[@]}" | sha256sum | cut -c1-12
 }
 
-# The mirror this machine's apt already uses for Debian (never hard-coded).
-debian_mirror() {
-	local uri
-	uri=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -n1 || true)
-	if [ -z "$uri" ]; then
-		uri=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-			grep -v security | sed -E 's/^deb (\[[^]]*\] )?//' | awk '{ print $1; exit }' || true)
-	fi
-	[ -n "$uri" ] || die "cannot find a Debian mirror in the apt configuration"
-	printf '%s\n' "$uri"
-}
-
 fetch_debian_source() {
 	local apt="$cache/apt" deb tarball dir
 	dir=$(ls -d "$cache"/src/${pkg}_* 2>/dev/null | sort -V | tail -n1 || true)
@@ -95,18 +94,13 @@ fetch_debian_source() {
 		printf '%s\n' "$dir/linux"
 		return
 	fi
-	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs"
-	printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
-		"$(debian_mirror)" "$suite" >"$apt/sources.list"
-	local aptopts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o "Dir::Etc::sourceparts=-"
-		-o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o "APT::Get::List-Cleanup=0" -o "APT::Sandbox::User=root")
-	say "kernel: apt-get update ($suite, private lists under $apt)"
-	apt-get "${aptopts[@]}" update -q >&2
+	mkdir -p "$apt/debs"
+	rso_apt_update "$suite"
 	local ver
-	ver=$(apt-cache "${aptopts[@]}" policy "$pkg" | awk '/Candidate:/ { print $2 }')
+	ver=$(rso_apt_cache "$suite" policy "$pkg" | awk '/Candidate:/ { print $2 }')
 	[ -n "$ver" ] && [ "$ver" != "(none)" ] || die "$pkg not found in $suite"
 	say "kernel: apt-get download $pkg=$ver (hash checked by apt against the signed index)"
-	(cd "$apt/debs" && apt-get "${aptopts[@]}" download "$pkg=$ver" >&2)
+	(cd "$apt/debs" && rso_apt "$suite" download "$pkg=$ver" >&2)
 	deb=$(ls "$apt/debs/${pkg}_${ver//:/%3a}_"*.deb)
 	say "kernel: sha256 $(sha256sum "$deb" | cut -d' ' -f1)  $(basename "$deb")"
 	dir="$cache/src/${pkg}_$ver"
@@ -336,6 +330,11 @@ case "${1:-}" in
 	;;
 --fetch)
 	source_tree
+	;;
+--source-dir)
+	# The fetched source as Debian ships it (no patches): Debian's kernel
+	# is built from it (scripts/debian.sh).
+	fetch_debian_source
 	;;
 --kdir)
 	src=$(local_source_tree)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# scripts/vm.sh KDIR COMMAND [ARGS...]
+# scripts/vm.sh KDIR|IMAGE COMMAND [ARGS...]
 #
-# Boot the kernel of KDIR under virtme-ng, run COMMAND as root inside it (the
+# Boot the kernel of KDIR (a build tree) or IMAGE (a distribution's vmlinuz,
+# its module tree beside it) under virtme-ng, run COMMAND as root inside it (the
 # guest sees the host's files) and return its exit status. Uses KVM when it
 # works and falls back to TCG (software emulation) when it does not (probed
 # once per host and cached); set RSO_ACCEL=kvm|tcg to choose. The whole VM
@@ -26,10 +27,16 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 eval "$(rso_env)"
 
-[ $# -ge 2 ] || die "usage: $0 KDIR COMMAND [ARGS...]"
+[ $# -ge 2 ] || die "usage: $0 KDIR|IMAGE COMMAND [ARGS...]"
 kdir=$1
 shift
-image="$kdir/arch/x86/boot/bzImage"
+# A build tree, or a distribution's kernel image with its module tree
+# beside it (usr/lib/modules/<release>/vmlinuz: Debian's, scripts/debian.sh).
+if [ -f "$kdir" ]; then
+	image=$kdir
+else
+	image="$kdir/arch/x86/boot/bzImage"
+fi
 [ -f "$image" ] || die "no kernel image at $image"
 command -v vng >/dev/null || die "vng not found: run scripts/setup.sh"
 

@@ -22,7 +22,8 @@ pub(crate) struct Ctx {
     pub(crate) top: PathBuf,
     pub(crate) build: PathBuf,
     pub(crate) bpftool: PathBuf,
-    /// The test kernel `make` says this is (`--kernel`: kasan or gcc), if it is one of ours.
+    /// The kernel `make` says this is (`--kernel`: kasan, gcc or bench, our own builds; debian,
+    /// Debian's own), if `make` chose it (not a user's `KDIR`).
     pub(crate) kernel: Option<String>,
     /// The seed of the seeded tests (`--seed`, or the clock).
     pub(crate) seed: u64,
@@ -54,6 +55,12 @@ impl Ctx {
             full: false,
             modules,
         }
+    }
+
+    /// Whether the kernel is one of our own builds, which carry `kernel/patches/` and every
+    /// detector the tests rely on (KASAN on the kasan kernel, kmemleak, lockdep).
+    pub(crate) fn ours(&self) -> bool {
+        matches!(self.kernel.as_deref(), Some("kasan" | "gcc" | "bench"))
     }
 
     /// The `.ko` of module `name`.

@@ -117,7 +117,7 @@ fn main() {
                 } else if cmd == "list" {
                     cases.iter().for_each(|c| println!("{}", c.name));
                     0
-                } else if let Err(e) = klog::start() {
+                } else if let Err(e) = klog::start(ctx.ours()) {
                     fail(e)
                 } else {
                     i32::from(harness::run(&mut ctx, &cases) != 0)
