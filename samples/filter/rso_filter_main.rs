@@ -71,8 +71,10 @@ impl StructOps for FilterOps {
     }
 
     fn update(new: &Instance<Self>, old: &Instance<Self>, link: &Link) -> Result {
-        pr_info!(
-            "filter_ops: link {} switches from map {} to map {}\n",
+        // Once per load: a link may switch maps hundreds of thousands of times (the stress test
+        // does), and a line each would flood the log and the console.
+        kernel::pr_info_once!(
+            "filter_ops: link {} switches from map {} to map {} (said once)\n",
             link.id(),
             old.id(),
             new.id()
