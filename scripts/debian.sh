@@ -41,11 +41,12 @@ top=$(cd "$here/.." && pwd)
 cache=$(rso_cache)
 base="$cache/debian"
 rel=$DEBIAN_KERNEL_RELEASE
-# The toolchain root's packages: Debian's rustc, rust-src and bindgen, the
-# kernel's compiler and build tools (openssl too: Kconfig asks it what it
-# signs with, and without it olddefconfig changes Debian's .config), and
-# libclang's Python bindings for rust/rsogen.py.
-root_pkgs=(rustc rust-src bindgen gcc-14 make flex bison bc libelf-dev libssl-dev dwarves
+# The toolchain root's packages: Debian's rustc, rust-src, bindgen and
+# rustfmt (bindgen formats what it writes), the kernel's compiler and build
+# tools (openssl too: Kconfig asks it what it signs with, and without it
+# olddefconfig changes Debian's .config), and libclang's Python bindings for
+# rust/rsogen.py.
+root_pkgs=(rustc rust-src rustfmt bindgen gcc-14 make flex bison bc libelf-dev libssl-dev dwarves
 	python3 python3-clang-19 libclang-19-dev clang-19 kmod xz-utils cpio openssl)
 root_key=$(printf '%s\n' "$DEBIAN_TOOLCHAIN_SUITE" "$DEBIAN_RUSTC_VERSION" "${root_pkgs[@]}" |
 	sha256sum | cut -c1-12)
