@@ -22,7 +22,7 @@ pub(crate) struct Ctx {
     pub(crate) top: PathBuf,
     pub(crate) build: PathBuf,
     pub(crate) bpftool: PathBuf,
-    /// The kernel `make` says this is (`--kernel`: kasan, gcc or bench, our own builds; debian,
+    /// The kernel `make` says this is (`--kernel`: kasan or gcc, our own builds; debian,
     /// Debian's own), if `make` chose it (not a user's `KDIR`).
     pub(crate) kernel: Option<String>,
     /// The seed of the seeded tests (`--seed`, or the clock).
@@ -60,7 +60,7 @@ impl Ctx {
     /// Whether the kernel is one of our own builds, which carry `kernel/patches/` and every
     /// detector the tests rely on (KASAN on the kasan kernel, kmemleak, lockdep).
     pub(crate) fn ours(&self) -> bool {
-        matches!(self.kernel.as_deref(), Some("kasan" | "gcc" | "bench"))
+        matches!(self.kernel.as_deref(), Some("kasan" | "gcc"))
     }
 
     /// The `.ko` of module `name`.
