@@ -95,7 +95,7 @@ make_root() {
 		--keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
 		"$DEBIAN_TOOLCHAIN_SUITE" "$tmp" "$(debian_mirror)" >"$base/debootstrap.log" 2>&1 ||
 		{ tail -n 20 "$base/debootstrap.log" >&2; die "debootstrap failed; log in $base/debootstrap.log"; }
-	have=$(chroot "$tmp" dpkg-query -W -f='${Version}' rustc)
+	have=$(as_root chroot "$tmp" dpkg-query -W -f='${Version}' rustc)
 	[ "$have" = "$DEBIAN_RUSTC_VERSION" ] ||
 		die "$DEBIAN_TOOLCHAIN_SUITE has rustc $have, kernel/debian.conf pins $DEBIAN_RUSTC_VERSION"
 	touch "$tmp/.rso-done"
@@ -140,6 +140,12 @@ prepare() {
 	[ -f "$kdir/.rso-done" ] && return
 	local hdr="$pkgs/usr/src/linux-headers-$rel" src want have
 	src=$(RSO_KERNEL=kasan "$here/kernel.sh" --source-dir)
+	# The source must be the kernel's own version: linux-source-7.3 moves
+	# with trixie-backports, and kernel.sh takes its newest.
+	case "$src" in
+	*"_$DEBIAN_KERNEL_VERSION/linux") ;;
+	*) die "the kernel source $src is not Debian's $DEBIAN_KERNEL_VERSION (kernel/debian.conf): trixie-backports moved; update kernel/debian.conf" ;;
+	esac
 	want=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"$/\1/p' "$hdr/.config")
 	have=$(in_root rustc --version)
 	guard "$have" "$want"
