@@ -38,54 +38,26 @@ pub(crate) fn requested() -> bool {
     count_file().is_some()
 }
 
-/// The arm marker, `nopl 0x2b4f5352(%rax)` ("RSO+"): the plugin counts from the next
-/// instruction on.
+/// A marker the plugin acts on: `nopl 0x<TAG>4f5352(%rax)`, "RSO" and `TAG` in its
+/// displacement. [`ARM`] ("RSO+"): count from the next instruction on; [`START`] ("RSO["): a
+/// measurement starts; [`STOP`] ("RSO]"): it ends, and the plugin writes its count; [`DISARM`]
+/// ("RSO-"): stop counting.
 #[inline(always)]
-fn arm_marker() {
+fn marker<const TAG: u8>() {
     // SAFETY: A NOP: it reads no memory, writes nothing, and leaves the flags alone.
     unsafe {
         asm!(
-            ".byte 0x0f, 0x1f, 0x80, 0x52, 0x53, 0x4f, 0x2b",
+            ".byte 0x0f, 0x1f, 0x80, 0x52, 0x53, 0x4f, {tag}",
+            tag = const TAG,
             options(nomem, nostack, preserves_flags)
         )
     };
 }
 
-/// The disarm marker, `nopl 0x2d4f5352(%rax)` ("RSO-"): the plugin stops counting.
-#[inline(always)]
-fn disarm_marker() {
-    // SAFETY: As in `arm_marker`.
-    unsafe {
-        asm!(
-            ".byte 0x0f, 0x1f, 0x80, 0x52, 0x53, 0x4f, 0x2d",
-            options(nomem, nostack, preserves_flags)
-        )
-    };
-}
-
-/// The start marker, `nopl 0x5b4f5352(%rax)` ("RSO[").
-#[inline(always)]
-fn start() {
-    // SAFETY: A NOP: it reads no memory, writes nothing, and leaves the flags alone.
-    unsafe {
-        asm!(
-            ".byte 0x0f, 0x1f, 0x80, 0x52, 0x53, 0x4f, 0x5b",
-            options(nomem, nostack, preserves_flags)
-        )
-    };
-}
-
-/// The stop marker, `nopl 0x5d4f5352(%rax)` ("RSO]"): the plugin writes the count.
-#[inline(always)]
-fn stop() {
-    // SAFETY: As in `start`.
-    unsafe {
-        asm!(
-            ".byte 0x0f, 0x1f, 0x80, 0x52, 0x53, 0x4f, 0x5d",
-            options(nomem, nostack, preserves_flags)
-        )
-    };
-}
+const ARM: u8 = b'+';
+const START: u8 = b'[';
+const STOP: u8 = b']';
+const DISARM: u8 = b'-';
 
 /// The instructions of the latest start..stop, as the plugin wrote them.
 fn read_count() -> Result<u64, String> {
@@ -113,9 +85,9 @@ fn least(
 ) -> Result<(u64, Vec<u64>), String> {
     let mut seen = Vec::new();
     loop {
-        start();
+        marker::<START>();
         f()?;
-        stop();
+        marker::<STOP>();
         seen.push(read_count()?);
         let least = seen.iter().copied().min().unwrap_or(0);
         let same = seen.iter().filter(|&&c| c == least).count();
@@ -194,7 +166,7 @@ impl Drop for Armed {
     fn drop(&mut self) {
         // SAFETY: `self.cpus` is a valid CPU set of the size given, read for the call only.
         unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &self.cpus) };
-        disarm_marker();
+        marker::<DISARM>();
         if let Err(e) = wait_for("disarmed") {
             println!("# the instruction counter stays armed (the VM stays slower): {e}");
         }
@@ -260,7 +232,7 @@ pub(crate) fn arm() -> Result<Option<Armed>, String> {
         return Ok(None);
     }
     let armed = Armed { cpus: pin()? };
-    arm_marker();
+    marker::<ARM>();
     wait_for("armed")?;
     calibrate()?;
     Ok(Some(armed))
