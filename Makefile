@@ -80,8 +80,10 @@ ifeq ($(KERNEL),debian)
 KBUILD = $(CURDIR)/scripts/debian.sh --run make -C $(KDIR) \
 	$(shell $(CURDIR)/scripts/debian.sh --kmake)
 endif
+# Non-empty when the kernel is Debian's own (KERNEL=debian, no KDIR given).
+DEBIAN_KERNEL := $(filter 1debian,$(RSO_OWN_KERNEL)$(KERNEL))
 # What the VM boots: KDIR's image, or Debian's vmlinuz (its modules beside).
-VM_KERNEL = $(if $(filter 1debian,$(RSO_OWN_KERNEL)$(KERNEL)),$(shell $(CURDIR)/scripts/debian.sh --image),$(KDIR))
+VM_KERNEL = $(if $(DEBIAN_KERNEL),$(shell $(CURDIR)/scripts/debian.sh --image),$(KDIR))
 # bpftool, libbpf headers and vmlinux.h matching KDIR.
 TOOLS = $(eval TOOLS := $(shell RSO_KERNEL=$(KERNEL) $(CURDIR)/scripts/kernel.sh --tools-dir $(KDIR)))$(TOOLS)
 BUILD := $(CURDIR)/build
@@ -189,7 +191,7 @@ setup:
 # The cached 7.3 build (fetched and built if needed), or, with a user's KDIR,
 # the bpftool and vmlinux.h that match it.
 kernel: setup
-ifeq ($(RSO_OWN_KERNEL)$(KERNEL),1debian)
+ifneq ($(DEBIAN_KERNEL),)
 	scripts/debian.sh >/dev/null
 else
 	scripts/kernel.sh $(if $(RSO_OWN_KERNEL),,--tools $(KDIR)) >/dev/null
@@ -281,7 +283,7 @@ vm-check: selftests
 else
 vm-check:
 	@mkdir -p $(BUILD) && : >$(PHASES)
-ifeq ($(RSO_OWN_KERNEL)$(KERNEL),1debian)
+ifneq ($(DEBIAN_KERNEL),)
 	@$(PHASE) "the version guard, shown a faked rustc" scripts/debian.sh --guard-test
 	@$(PHASE) "the module build (Debian's rustc)" $(SUBMAKE) modules
 else

@@ -58,6 +58,11 @@ image="$pkgs/usr/lib/modules/$rel/vmlinuz"
 # vermagic), for x86 (the root's gcc-14 is the cross-named one).
 kmake=(ARCH=x86 CROSS_COMPILE=x86_64-linux-gnu- "CC=$DEBIAN_CC" "KERNELRELEASE=$rel")
 
+# The rustc Debian's kernel was built by, as its .config says.
+kernel_rustc() {
+	sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"$/\1/p' "$pkgs/usr/src/linux-headers-$rel/.config"
+}
+
 # The version guard: the root's rustc must be the kernel's.
 guard() {
 	local have=$1 want=$2
@@ -146,7 +151,7 @@ prepare() {
 	*"_$DEBIAN_KERNEL_VERSION/linux") ;;
 	*) die "the kernel source $src is not Debian's $DEBIAN_KERNEL_VERSION (kernel/debian.conf): trixie-backports moved; update kernel/debian.conf" ;;
 	esac
-	want=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"$/\1/p' "$hdr/.config")
+	want=$(kernel_rustc)
 	have=$(in_root rustc --version)
 	guard "$have" "$want"
 	rm -rf "$kdir"
@@ -170,7 +175,7 @@ case "${1:-}" in
 --guard-test)
 	# make check's test of the guard: a faked rustc version must be refused,
 	# with a message that names both versions; the real one must pass.
-	want=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"$/\1/p' "$pkgs/usr/src/linux-headers-$rel/.config")
+	want=$(kernel_rustc)
 	[ -n "$want" ] || die "no CONFIG_RUSTC_VERSION_TEXT in Debian's headers (run scripts/debian.sh)"
 	fake="rustc 1.95.0 (faked for the guard's test)"
 	if msg=$("$0" --guard "$fake" "$want" 2>&1); then

@@ -99,8 +99,8 @@ fn bad_lines<'a>(log: impl IntoIterator<Item = &'a str>) -> Vec<String> {
 /// The kernel log as read so far from `/dev/kmsg`, a line per record, as `dmesg` prints them.
 ///
 /// Each read takes only the records that came since the last one: every test reads the log
-/// twice, and a stress test may log tens of thousands of lines (a filter link switches maps
-/// 50,000 times), which `dmesg` read and formatted anew each time, for every later test.
+/// twice, and once a run has logged tens of thousands of lines (a stress test can), reading and
+/// formatting it all anew with `dmesg` cost seconds per test.
 struct Log {
     /// `/dev/kmsg`, opened non-blocking: a read past the newest record fails with `EAGAIN`.
     kmsg: fs::File,
