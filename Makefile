@@ -114,8 +114,14 @@ modules modules_install clippy rust-analyzer doc fmt fmtcheck clean compile-fail
 modules:
 	$(KBUILD) M=$(CURDIR) modules 2>&1 | { $(PAHOLE_NOISE); }
 
+# On Debian's kernel, Kbuild would run in the trixie root and install there:
+# scripts/debian.sh installs on this machine instead (INSTALL_MOD_PATH too).
 modules_install:
+ifneq ($(DEBIAN_KERNEL),)
+	scripts/debian.sh --install
+else
 	$(KBUILD) M=$(CURDIR) modules_install
+endif
 
 # Clippy over the modules, every warning (rustc's too) an error. Without -B:
 # Kbuild rebuilds an object whose command line changed, so an object built by

@@ -15,6 +15,10 @@
 #   scripts/debian.sh --run CMD.. run CMD inside the trixie root, with the
 #                                 repository, the kernel source and the cache
 #                                 mounted at their own paths
+#   scripts/debian.sh --install   install the built modules on this machine
+#                                 (make modules_install KERNEL=debian): into
+#                                 $INSTALL_MOD_PATH/lib/modules/<release>/
+#                                 updates/, as Kbuild would, then depmod
 #   scripts/debian.sh --guard RUSTC CONFIG_TEXT
 #                                 the version guard alone: fails, naming both,
 #                                 unless rustc's --version RUSTC is the
@@ -192,6 +196,26 @@ case "${1:-}" in
 	shift
 	in_root "$@"
 	;;
+--install)
+	# Not Kbuild's modules_install: that runs in the root, and would install
+	# into it. The same layout, on this machine (or under INSTALL_MOD_PATH).
+	dest="${INSTALL_MOD_PATH:-}/lib/modules/$rel/updates"
+	[ -s "$top/modules.order" ] || die "no modules built: run make modules KERNEL=debian first"
+	while read -r m; do
+		ko="${m%.o}.ko"
+		[ -f "$top/$ko" ] || die "$ko is not built: run make modules KERNEL=debian first"
+		modinfo -F vermagic "$top/$ko" | grep -q "^$rel " ||
+			die "$ko was not built for $rel: run make modules KERNEL=debian first"
+		install -D -m 644 "$top/$ko" "$dest/$ko"
+		say "debian: installed $dest/$ko"
+	done <"$top/modules.order"
+	if [ -f "${INSTALL_MOD_PATH:-}/lib/modules/$rel/modules.order" ]; then
+		PATH=$PATH:/usr/sbin:/sbin depmod -b "${INSTALL_MOD_PATH:-/}" "$rel"
+		say "debian: depmod $rel done; modprobe rso_hello loads the sample into $rel"
+	else
+		say "debian: no $rel kernel installed under ${INSTALL_MOD_PATH:-/}: depmod not run"
+	fi
+	;;
 "")
 	make_root
 	fetch_kernel
@@ -200,5 +224,5 @@ case "${1:-}" in
 	"$here/kernel.sh" --tools "$kdir" >/dev/null
 	printf '%s\n' "$kdir"
 	;;
-*) die "usage: $0 [--kdir | --kmake | --image | --run CMD... | --guard RUSTC CONFIG_TEXT | --guard-test]" ;;
+*) die "usage: $0 [--kdir | --kmake | --image | --run CMD... | --install | --guard RUSTC CONFIG_TEXT | --guard-test]" ;;
 esac
