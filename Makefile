@@ -89,7 +89,7 @@ TOOLS = $(eval TOOLS := $(shell RSO_KERNEL=$(KERNEL) $(CURDIR)/scripts/kernel.sh
 BUILD := $(CURDIR)/build
 RUNNER := $(BUILD)/cargo/release/rso-selftests
 
-RUST_SOURCES := $(filter-out %_generated.rs,$(wildcard rust/struct_ops/*.rs samples/*/*.rs selftests/testmod/*.rs))
+RUST_SOURCES := $(filter-out %_generated.rs,$(wildcard rust/*.rs rust/struct_ops/*.rs samples/*/*.rs selftests/testmod/*.rs))
 
 .PHONY: all kdir-check modules modules_install clean clippy fmt fmtcheck rust-analyzer doc compile-fail \
 	setup kernel selftests check run stress bench fuse-demo vm-check vm-run vm-stress vm-bench \

@@ -28,6 +28,12 @@
 # Kernel types the header names (task_struct, __u32, ...) are not generated
 # again (--no-recursive-allowlist): they resolve to kernel::bindings.
 
+# The FUSE request filter of kernel/patches/fuse, when the kernel built
+# against has it: rust/fuse_filter.rs, and what uses it, is compiled under
+# `#[cfg(rso_fuse_filter)]`.
+rso_fuse_filter := $(wildcard $(srctree)/include/linux/fuse_filter.h)
+rustflags-y += $(if $(rso_fuse_filter),--cfg rso_fuse_filter)
+
 # The gcc-only flags libclang does not understand: the kernel's own list,
 # read from the tree being built against so that it stays in step with it.
 rso_bindgen_skip_c_flags := $(shell sed -n '/^bindgen_skip_c_flags/,/[^\\]$$/p' \
