@@ -272,6 +272,7 @@ impl Conn {
                 size: rep.out.size,
                 mode: rep.out.mode,
                 count: rep.out.count,
+                ..Default::default()
             };
             Ok(Reply {
                 out,

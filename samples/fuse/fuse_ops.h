@@ -75,12 +75,28 @@ struct rso_fuse_in {
 	__u32 namelen;
 };
 
-/* The out arguments, the reply: a postfilter may rewrite them. */
+/*
+ * The out arguments, the reply: a postfilter may rewrite them. On a real
+ * FUSE connection (see rso_fuse_main.rs) they are the reply's attributes
+ * (LOOKUP, GETATTR) from nodeid to generation, and count is the bytes read
+ * or written; a prefilter that answers a LOOKUP or GETATTR fills them all.
+ */
 struct rso_fuse_out {
 	__u64 nodeid;
 	__u64 size;
 	__u32 mode;
 	__u32 count;
+	__u64 ino;
+	__u64 blocks;
+	__u64 atime;
+	__u64 mtime;
+	__u64 ctime;
+	__u32 nlink;
+	__u32 uid;
+	__u32 gid;
+	__u32 blksize;
+	__u64 valid;		/* seconds the kernel may keep the entry and attributes */
+	__u64 generation;	/* LOOKUP */
 };
 
 /*

@@ -50,7 +50,13 @@ mod bindings;
 mod conn;
 mod devices;
 mod kfuncs;
+#[cfg(rso_fuse_filter)]
+mod real;
 mod request;
+
+#[cfg(rso_fuse_filter)]
+#[path = "../../rust/fuse_filter.rs"]
+mod fuse_filter;
 
 use struct_ops::{
     InitMember,
@@ -89,6 +95,10 @@ const QUEUE_MAX: usize = RSO_FUSE_QUEUE_MAX as usize;
 /// A connection's name, NUL-padded.
 type ConnName = [u8; CONN_MAX];
 
+/// The prefix of the names of real FUSE connections: `fuse:<n>` is connection `n` of
+/// `/sys/fs/fuse/connections/` (`real.rs`, on a kernel with the FUSE request filter).
+const REAL_PREFIX: &[u8] = b"fuse:";
+
 /// A connection name from a fixed-size field: NUL-terminated within it, and not empty.
 fn conn_name(raw: &[kernel::ffi::c_char; CONN_MAX]) -> Result<ConnName> {
     let mut name: ConnName = *raw;
@@ -118,12 +128,29 @@ impl StructOps for FuseOps {
     }
 
     fn reg(inst: &Instance<Self>, _link: Option<&Link>) -> Result {
-        bindings::bind(&conn_name(&inst.data().conn)?, inst.id())
+        let conn = conn_name(&inst.data().conn)?;
+        if !conn.starts_with(REAL_PREFIX) {
+            return bindings::bind(&conn, inst.id());
+        }
+        #[cfg(not(rso_fuse_filter))]
+        {
+            pr_warn!("fuse_ops: this kernel has no FUSE request filter (kernel/patches/fuse)\n");
+            Err(EOPNOTSUPP)
+        }
+        #[cfg(rso_fuse_filter)]
+        {
+            bindings::bind(&conn, inst.id())?;
+            real::hold().inspect_err(|_| bindings::unbind(&conn, inst.id()))
+        }
     }
 
     fn unreg(inst: &Instance<Self>, _link: Option<&Link>) {
         if let Ok(conn) = conn_name(&inst.data().conn) {
             bindings::unbind(&conn, inst.id());
+            #[cfg(rso_fuse_filter)]
+            if conn.starts_with(REAL_PREFIX) {
+                real::release();
+            }
         }
     }
 
@@ -144,12 +171,15 @@ struct RsoFuse {
 }
 
 impl StructOpsModule for RsoFuse {
-    fn init(_module: &'static ThisModule, init: &ModuleInit) -> impl PinInit<Self, Error> {
+    #[cfg_attr(not(rso_fuse_filter), expect(unused_variables))]
+    fn init(module: &'static ThisModule, init: &ModuleInit) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             _client <- {
                 bindings::BINDINGS.init(init, c"rso_fuse_bindings", static_lock_class!())?;
                 conn::CONNS.init(init, c"rso_fuse_conns", static_lock_class!())?;
                 backing::BACKING.init(init, c"rso_fuse_backing", static_lock_class!())?;
+                #[cfg(rso_fuse_filter)]
+                real::init(init, module)?;
                 // Registers the type and the kfuncs `fuse_ops.h` declares.
                 FUSE.register(init)?;
                 pr_info!("registered struct_ops type fuse_ops\n");
