@@ -7,6 +7,8 @@
 //!   instances in a loop, printing "ready" after the first attach, until killed;
 //! - `fuse-hold`: a `rso_fuse` daemon on connection "death" that prints "ready", then reads
 //!   requests, printing "read <unique>" for each, and answers none (until it is killed);
+//! - `fusefs`: a real FUSE daemon (`fusefs.rs`) that prints "ready <dir> <connection>", then
+//!   serves until it is killed;
 //! - `probe`: as an unprivileged user, try what only root may do; one `probe <what> <errno>` line
 //!   per attempt (0: it worked).
 
@@ -27,7 +29,7 @@ use std::{
 };
 
 /// The child modes.
-pub(crate) const MODES: &[&str] = &["hold-link", "churn", "fuse-hold", "probe"];
+pub(crate) const MODES: &[&str] = &["hold-link", "churn", "fuse-hold", "fusefs", "probe"];
 
 /// Runs child mode `mode`.
 pub(crate) fn run(mode: &str, build: &Path) -> Result<(), String> {
@@ -61,6 +63,13 @@ pub(crate) fn run(mode: &str, build: &Path) -> Result<(), String> {
             loop {
                 let q = d.read_req().map_err(|e| format!("read_req: errno {e}"))?;
                 println!("read {}", q.unique);
+            }
+        }
+        "fusefs" => {
+            let m = crate::fusefs::Mount::new()?;
+            println!("ready {} {}", m.dir.display(), m.conn);
+            loop {
+                std::thread::sleep(Duration::from_secs(60));
             }
         }
         _ => {

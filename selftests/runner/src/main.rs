@@ -24,6 +24,7 @@ mod demo;
 mod dev;
 mod filter;
 mod fuse;
+mod fusefs;
 mod harness;
 mod hello;
 mod klog;

@@ -8,6 +8,7 @@ mod assoc;
 mod bench;
 mod calls;
 mod fuse;
+mod fuse_real;
 mod kernel;
 mod lifecycle;
 mod links;
@@ -34,6 +35,7 @@ pub(crate) const SUBJECTS: &[&str] = &[
     "privilege",
     "requests",
     "fuse",
+    "fuse_real",
     "bench",
     "stress",
     "log",

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A fuse_ops program for a real FUSE connection that answers badly
+ * (fuse_real_bad_replies): a LOOKUP of "badmode" is answered with a mode of
+ * no file type, of "badret" with a route that does not exist; a READ of 6
+ * bytes is answered without its data, a READ of other sizes under 16 with
+ * 16 bytes, more than it asked for; the GETATTR postfilter of the
+ * daemon's node 3 returns neither 0 nor an errno. The runner binds it to
+ * "fuse:<n>" before it loads it.
+ */
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "fuse_ops.h"
+
+char _license[] SEC("license") = "GPL";
+
+struct buf {
+	char s[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct buf);
+} scratch SEC(".maps");
+
+static bool name_is(const char *name, const char *want, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (name[i] != want[i])
+			return false;
+	return true;
+}
+
+SEC("struct_ops/lookup_prefilter")
+int BPF_PROG(bad_lookup_pre, const struct rso_fuse_req *req, struct rso_fuse_in *in_args,
+	     struct rso_fuse_out *out_args)
+{
+	struct bpf_dynptr d;
+	struct buf *b;
+	__u32 zero = 0;
+	int n;
+
+	b = bpf_map_lookup_elem(&scratch, &zero);
+	if (!b)
+		return BPF_FUSE_USER;
+	bpf_dynptr_from_mem(b->s, sizeof(b->s), 0, &d);
+	n = bpf_rso_fuse_name(req, &d);
+	if (n == 7 && name_is(b->s, "badmode", 7)) {
+		out_args->nodeid = 42;
+		out_args->ino = 42;
+		out_args->nlink = 1;
+		out_args->mode = 0644;	/* no S_IFREG */
+		return BPF_FUSE_REPLIED;
+	}
+	if (n == 6 && name_is(b->s, "badret", 6))
+		return 99;
+	return BPF_FUSE_USER;
+}
+
+SEC("struct_ops/read_prefilter")
+int BPF_PROG(bad_read_pre, const struct rso_fuse_req *req, struct rso_fuse_in *in_args,
+	     struct rso_fuse_out *out_args)
+{
+	struct bpf_dynptr d;
+	struct buf *b;
+	__u32 zero = 0;
+
+	/* A 6-byte read is answered with no data at all: it reads nothing. */
+	if (in_args->size == 6) {
+		out_args->count = 6;
+		return BPF_FUSE_REPLIED;
+	}
+	b = bpf_map_lookup_elem(&scratch, &zero);
+	if (!b || in_args->size >= sizeof(b->s))
+		return BPF_FUSE_USER;
+	__builtin_memset(b->s, 'x', sizeof(b->s));
+	bpf_dynptr_from_mem(b->s, sizeof(b->s), 0, &d);
+	bpf_rso_fuse_set_data(req, &d, sizeof(b->s));
+	out_args->count = sizeof(b->s);
+	return BPF_FUSE_REPLIED;
+}
+
+SEC("struct_ops/getattr_prefilter")
+int BPF_PROG(bad_getattr_pre, const struct rso_fuse_req *req, struct rso_fuse_in *in_args,
+	     struct rso_fuse_out *out_args)
+{
+	return BPF_FUSE_USER_POSTFILTER;
+}
+
+SEC("struct_ops/getattr_postfilter")
+int BPF_PROG(bad_getattr_post, const struct rso_fuse_req *req,
+	     const struct rso_fuse_in *in_args, struct rso_fuse_out *out_args)
+{
+	return in_args->nodeid == 3 ? 7 : 0;
+}
+
+SEC(".struct_ops.link")
+struct fuse_ops real_bad = {
+	.lookup_prefilter = (void *)bad_lookup_pre,
+	.read_prefilter = (void *)bad_read_pre,
+	.getattr_prefilter = (void *)bad_getattr_pre,
+	.getattr_postfilter = (void *)bad_getattr_post,
+	.conn = "fuse:0",
+};
