@@ -21,12 +21,17 @@ use crate::{
         Mode,
         DAEMON_NODE, //
     },
+    fusefs::{
+        self,
+        Mount, //
+    },
     hello,
     kmod::{
         self,
         UNLOAD_TIMEOUT, //
     },
 };
+use std::os::unix::fs::MetadataExt;
 
 /// The walk-through: load rso_hello, attach a BPF implementation of hello_ops, call it from the
 /// kernel, detach, unload.
@@ -70,6 +75,88 @@ pub(crate) fn demo(ctx: &Ctx) -> Result<(), String> {
             println!("    {l}");
         }
     }
+    Ok(())
+}
+
+/// `ls -l` of `dir`, one line per entry.
+fn ls(dir: &std::path::Path) -> Result<Vec<String>, String> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("ls {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    Ok(entries
+        .iter()
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            match std::fs::metadata(e.path()) {
+                Ok(md) => format!("{:o} {:>4} {name}", md.mode(), md.size()),
+                Err(err) => format!("{name}: {err}"),
+            }
+        })
+        .collect())
+}
+
+/// The sample on a real FUSE mount (`kernel/patches/fuse`): `ls`, `cat` and `stat`, the daemon's
+/// request count with and without the BPF cache, and a denied `cat`.
+fn fuse_demo_real(ctx: &Ctx) -> Result<(), String> {
+    let step = |s: &str| println!("==> {s}");
+    if !fusefs::has_filter()? {
+        step("a real FUSE mount: skipped, this kernel has no FUSE request filter (kernel/patches/fuse)");
+        return Ok(());
+    }
+    let m = Mount::new()?;
+    step(&format!(
+        "a real FUSE mount: a daemon (fuser, in this process) serves {}, connection {}",
+        m.dir.display(),
+        m.conn
+    ));
+    for l in ls(&m.dir)? {
+        println!("    ls -l: {l}");
+    }
+    let hello = m.path("hello");
+    let show = |round: &str| {
+        let before = m.seen();
+        let st = std::fs::metadata(&hello)
+            .map(|md| format!("size {} mode {:o}", md.size(), md.mode()))
+            .unwrap_or_else(|e| format!("error: {e}"));
+        let cat = std::fs::read(&hello)
+            .map(|d| format!("{:?}", String::from_utf8_lossy(&d)))
+            .unwrap_or_else(|e| format!("error: {e}"));
+        println!("    stat hello ({round}): {st}");
+        println!("    cat hello ({round}): {cat}");
+        println!("    requests the daemon answered: {}", m.seen() - before);
+    };
+    step("stat and cat hello, twice, as plain FUSE: each reaches the daemon");
+    show("first");
+    show("again");
+    step(&format!(
+        "attach fuse_real_cache.bpf.o, bound to \"fuse:{}\"; stat and cat twice",
+        m.conn
+    ));
+    let (obj, link) = fusefs::attach_bound(&ctx.obj("fuse_real_cache"), "real_cache", m.conn)??;
+    show("first");
+    show("cached");
+    println!(
+        "    (cat opens the file: its OPEN goes to the daemon; LOOKUP, GETATTR and READ do not)"
+    );
+    drop(link);
+    drop(obj);
+    step(
+        "attach fuse_real_policy.bpf.o instead: modes lose their write bits; cat secret is denied",
+    );
+    let (obj, link) = fusefs::attach_bound(&ctx.obj("fuse_real_policy"), "real_policy", m.conn)??;
+    for l in ls(&m.dir)? {
+        println!("    ls -l: {l}");
+    }
+    let secret = std::fs::read(m.path("secret"))
+        .map(|d| format!("{:?}", String::from_utf8_lossy(&d)))
+        .unwrap_or_else(|e| format!("error: {e}"));
+    println!("    cat secret: {secret}");
+    drop(link);
+    drop(obj);
+    step("detach; unmount");
+    drop(m);
     Ok(())
 }
 
@@ -142,10 +229,11 @@ pub(crate) fn fuse_demo(ctx: &Ctx) -> Result<(), String> {
         "lookup \"daemon\" (USER, no daemon)",
         c.lookup("policy", "daemon").map(|n| format!("node {n}")),
     );
-    step("detach, rmmod rso_fuse");
     drop(link);
     drop(policy);
     drop(c);
+    fuse_demo_real(ctx)?;
+    step("detach, rmmod rso_fuse");
     kmod::rmmod_wait(FUSE, UNLOAD_TIMEOUT)?;
     step("kernel log");
     for l in dmesg()?.lines() {
