@@ -17,8 +17,9 @@
 #   make fuse-demo    the fuse-bpf-style sample (samples/fuse) in a VM: a
 #                     daemon, the BPF cache, then the BPF policy
 #   make bench        the benchmark (rso_fuse against its C twin and the
-#                     floors), on Debian's own kernel (a production config):
-#                     a table, build/bench/bench.{json,csv,png,md}
+#                     floors; real FUSE with fio), on the bench kernel (ours,
+#                     without debugging, with the FUSE request filter; built
+#                     on first use): build/bench/bench.{json,csv,png,md}
 #   KERNEL=gcc        (any of the above) use the gcc test kernel, which has no
 #                     KASAN but boots in seconds; KERNEL=kasan or
 #                     KERNEL=debian (Debian's own kernel, scripts/debian.sh)
@@ -314,13 +315,16 @@ stress: kernel
 vm-stress: modules selftests
 	scripts/vm.sh $(VM_KERNEL) $(RUNNER) $(RUNNER_ARGS) check --full -t '$(STRESS_TESTS)'
 
-# make bench: on Debian's own kernel (a production config: no lockdep,
-# kmemleak or sleep-in-atomic checks, which would dominate what it measures;
-# BENCH_KERNEL=kasan or gcc picks one of ours), in a make of its own that does
-# not inherit the KASAN kernel's LLVM=-19. The VM writes
-# build/bench/bench.json; the host draws the plot and the table.
+# make bench: on the bench kernel (kernel/bench.config: our config without
+# lockdep, kmemleak or sleep-in-atomic checks, which would dominate what it
+# measures, and with kernel/patches, whose FUSE request filter the real-FUSE
+# rows need; built with gcc only by this target). BENCH_KERNEL=debian runs it
+# on Debian's own kernel (no BPF rows for real FUSE there), kasan or gcc on
+# one of ours. In a make of its own that does not inherit the KASAN kernel's
+# LLVM=-19. The VM writes build/bench/bench.json; the host draws the plot and
+# the table.
 BENCH_OUT := $(BUILD)/bench
-BENCH_KERNEL ?= debian
+BENCH_KERNEL ?= bench
 bench:
 	@env -u LLVM -u LIBCLANG_PATH $(MAKE) --no-print-directory KERNEL=$(BENCH_KERNEL) kernel
 	@env -u LLVM -u LIBCLANG_PATH $(MAKE) --no-print-directory KERNEL=$(BENCH_KERNEL) vm-bench

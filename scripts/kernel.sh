@@ -43,8 +43,10 @@ cache=$(rso_cache)
 #          no KASAN (CONFIG_RUST allows KASAN only with clang); it boots in
 #          seconds under TCG where the KASAN kernel takes minutes, so it is
 #          the quick loop while developing (`make check KERNEL=gcc`).
-#   (make bench runs on Debian's own kernel, scripts/debian.sh, which is a
-#   production config: no separate bench kernel is built.)
+#   bench  kernel/rso.config + kernel/bench.config, built with gcc: no
+#          lockdep, no kmemleak, no sleep-in-atomic checks, and the patches
+#          (the FUSE request filter, which Debian's kernel lacks). Only
+#          `make bench` builds and uses it.
 flavour=${RSO_KERNEL:-kasan}
 case "$flavour" in
 kasan)
@@ -61,6 +63,12 @@ gcc)
 	compiler() { gcc --version | head -n1; }
 	total_estimate=2230
 	;;
+bench)
+	fragments=("$top/kernel/rso.config" "$top/kernel/bench.config")
+	kmake=()
+	compiler() { gcc --version | head -n1; }
+	total_estimate=2230
+	;;
 debian)
 	# Debian's own kernel is not built here (scripts/debian.sh): only
 	# --tools and --tools-dir serve it.
@@ -70,7 +78,7 @@ debian)
 	compiler() { :; }
 	total_estimate=0
 	;;
-*) die "RSO_KERNEL=$flavour: want kasan, gcc or debian" ;;
+*) die "RSO_KERNEL=$flavour: want kasan, gcc, bench or debian" ;;
 esac
 pkg=linux-source-7.3
 suite=trixie-backports

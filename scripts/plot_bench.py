@@ -61,7 +61,8 @@ def main():
         ax.set_xlabel(ylabel, fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
 
-    fig, axes = plt.subplots(3, 2, figsize=(13, 13))
+    real = sec("real FUSE ratios")
+    fig, axes = plt.subplots(4 if real else 3, 2, figsize=(13, 17 if real else 13))
     calls = [f for f in sec("instructions") if f["unit"] == "insns/call"]
     if calls:
         bars(axes[2][0], calls, "instructions per op call (exact)", "insns/call")
@@ -85,6 +86,13 @@ def main():
     ax.set_xlabel("attached instances", fontsize=8)
     ax.set_ylabel("ns/lookup", fontsize=8)
     bars(axes[1][1], sec("requests"), "requests per second", "req/s")
+    if real:
+        vs_native = [f for f in real if f["name"].endswith("/ native")]
+        vs_fuse = [f for f in real if f["name"].endswith("/ FUSE")]
+        bars(axes[3][0], vs_native, "real FUSE against native (each repetition)", "x")
+        bars(axes[3][1], vs_fuse, "real FUSE against plain FUSE (each repetition)", "x")
+        for ax in axes[3]:
+            ax.axvline(1.0, color="gray", lw=0.8)
     fig.suptitle(f"make bench: kernel {meta.get('kernel')} ({meta.get('kernel_config')}), "
                  f"{meta.get('accel')}, guest CPU {meta.get('guest_cpu')} x{meta.get('guest_cpus')}; "
                  f"host {host_cpu()}", fontsize=9)

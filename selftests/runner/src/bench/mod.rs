@@ -21,6 +21,7 @@
 //! - `results.rs`: the figures, the table, the JSON.
 
 mod calls;
+mod fusereal;
 pub(crate) mod insns;
 mod lookup;
 mod requests;
@@ -62,6 +63,8 @@ pub(crate) struct Params {
     pub(crate) instances: &'static [usize],
     /// How long each request-path measurement runs.
     pub(crate) window: Duration,
+    /// Whether to measure real FUSE (`fusereal.rs`): `make bench` only.
+    pub(crate) real_fuse: bool,
 }
 
 impl Params {
@@ -71,6 +74,7 @@ impl Params {
         cycles: 50,
         instances: &[1, 100, 1_000, 10_000],
         window: Duration::from_secs(2),
+        real_fuse: true,
     };
     pub(crate) const SMOKE: Params = Params {
         reps: 2,
@@ -80,6 +84,7 @@ impl Params {
         // and the last name must still be found.
         instances: &[1, 40],
         window: Duration::from_millis(200),
+        real_fuse: false,
     };
 }
 
@@ -132,6 +137,9 @@ pub(crate) fn run(ctx: &Ctx, p: &Params) -> Result<Results, String> {
     }
     requests::requests(p, &mut r)?;
     lookup::lookups(p, &mut r, &rust, exact)?;
+    if p.real_fuse {
+        fusereal::real_fuse(ctx, p, &mut r)?;
+    }
     Ok(r)
 }
 
