@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A fuse_ops cache for a real FUSE connection (samples/fuse/real.rs, on a
- * kernel with kernel/patches/fuse): LOOKUP, GETATTR and READ (at offset 0,
- * of at most RSO_FUSE_DATA_MAX bytes) are answered in the kernel from maps
- * that the postfilters fill with the daemon's replies. The runner binds it
+ * kernel with kernel/patches/fuse): LOOKUP, GETATTR and READ of a whole
+ * file of at most RSO_FUSE_DATA_MAX bytes (at offset 0, and at or past its
+ * end) are answered in the kernel from maps that the postfilters fill with
+ * the daemon's replies. The runner binds it
  * to "fuse:<n>" before it loads it.
  */
 
@@ -174,10 +175,16 @@ int BPF_PROG(real_read_pre, const struct rso_fuse_req *req, struct rso_fuse_in *
 	struct block *b;
 	__u32 len;
 
-	if (in_args->offset)
-		return BPF_FUSE_USER;
 	b = bpf_map_lookup_elem(&blocks, &key);
 	len = b ? b->len : 0;
+	/* A block is a whole file: a read at or past its end reads nothing. */
+	if (b && in_args->offset >= len) {
+		out_args->count = 0;
+		__sync_fetch_and_add(&hits, 1);
+		return BPF_FUSE_REPLIED;
+	}
+	if (in_args->offset)
+		return BPF_FUSE_USER;
 	if (!b || len > in_args->size || len > RSO_FUSE_DATA_MAX) {
 		__sync_fetch_and_add(&misses, 1);
 		return BPF_FUSE_USER_POSTFILTER;
@@ -194,15 +201,23 @@ int BPF_PROG(real_read_post, const struct rso_fuse_req *req,
 	     const struct rso_fuse_in *in_args, struct rso_fuse_out *out_args)
 {
 	__u64 key = in_args->nodeid;
+	struct rso_fuse_out *a;
 	struct bpf_dynptr d;
 	struct scratch *s;
 	__u32 zero = 0;
+	__u32 count;
 	int n;
 
+	/*
+	 * Only a whole file, read from its start, is kept: the reply is
+	 * shorter than the read, or as long as the cached attributes say the
+	 * file is.
+	 */
 	s = bpf_map_lookup_elem(&scratch, &zero);
-	/* Only a whole file, read from its start, is kept. */
-	if (!s || in_args->offset || out_args->count >= in_args->size ||
-	    out_args->count > RSO_FUSE_DATA_MAX)
+	a = bpf_map_lookup_elem(&attrs, &key);
+	count = out_args->count;
+	if (!s || in_args->offset || count > RSO_FUSE_DATA_MAX ||
+	    (count >= in_args->size && !(a && a->size == count)))
 		return 0;
 	bpf_dynptr_from_mem(s->block.data, sizeof(s->block.data), 0, &d);
 	n = bpf_rso_fuse_data(req, &d);

@@ -31,7 +31,10 @@ use crate::{
         UNLOAD_TIMEOUT, //
     },
 };
-use std::os::unix::fs::MetadataExt;
+use std::{
+    os::unix::fs::MetadataExt,
+    sync::atomic::Ordering::SeqCst, //
+};
 
 /// The walk-through: load rso_hello, attach a BPF implementation of hello_ops, call it from the
 /// kernel, detach, unload.
@@ -116,7 +119,11 @@ fn fuse_demo_real(ctx: &Ctx) -> Result<(), String> {
     }
     let hello = m.path("hello");
     let show = |round: &str| {
-        let before = m.seen();
+        let c = &m.counts;
+        let before = (
+            m.seen(),
+            [&c.lookup, &c.getattr, &c.open, &c.read].map(|n| n.load(SeqCst)),
+        );
         let st = std::fs::metadata(&hello)
             .map(|md| format!("size {} mode {:o}", md.size(), md.mode()))
             .unwrap_or_else(|e| format!("error: {e}"));
@@ -125,7 +132,15 @@ fn fuse_demo_real(ctx: &Ctx) -> Result<(), String> {
             .unwrap_or_else(|e| format!("error: {e}"));
         println!("    stat hello ({round}): {st}");
         println!("    cat hello ({round}): {cat}");
-        println!("    requests the daemon answered: {}", m.seen() - before);
+        let c = &m.counts;
+        println!(
+            "    requests the daemon answered: {} (LOOKUP {}, GETATTR {}, OPEN {}, READ {})",
+            m.seen() - before.0,
+            c.lookup.load(SeqCst) - before.1[0],
+            c.getattr.load(SeqCst) - before.1[1],
+            c.open.load(SeqCst) - before.1[2],
+            c.read.load(SeqCst) - before.1[3],
+        );
     };
     step("stat and cat hello, twice, as plain FUSE: each reaches the daemon");
     show("first");

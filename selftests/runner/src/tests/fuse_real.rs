@@ -121,6 +121,15 @@ fn fuse_real_cache_hit(ctx: &mut Ctx) -> TestResult {
         "requests the daemon saw for the second read",
         m.seen() - before,
         0,
+    )?;
+    // cat: its open reaches the daemon, its reads (the data, then the end of the file) do not.
+    let reads = m.counts.read.load(SeqCst);
+    let got = std::fs::read(&hello).map_err(|e| format!("cat: {e}"))?;
+    ensure_eq("cat", got, want)?;
+    ensure_eq(
+        "READs the daemon saw for cat",
+        m.counts.read.load(SeqCst) - reads,
+        0,
     )
 }
 
