@@ -8,9 +8,10 @@
 //! through its filters, the others to the server. The module registers the filter while such an
 //! instance is attached; a connection no instance is bound to behaves as plain FUSE.
 //!
-//! Routes, on a real connection: `BPF_FUSE_REPLIED` answers in the kernel, an errno fails the
-//! request, and every other route sends it to the server (the server is the lower file system
-//! here); `BPF_FUSE_POSTFILTER` and `BPF_FUSE_USER_POSTFILTER` run the postfilter on its reply.
+//! Routes, on a real connection: `BPF_FUSE_REPLIED` answers in the kernel, an errno (-511 to -1,
+//! as fs/fuse takes from a server) fails the request, and every other route sends it to the
+//! server (the server is the lower file system here); `BPF_FUSE_POSTFILTER` and
+//! `BPF_FUSE_USER_POSTFILTER` run the postfilter on its reply.
 
 use crate::{
     bindings::lookup,
@@ -205,21 +206,26 @@ fn call_req(req: &Request<'_>, op: u32) -> Result<(CallReq, rso_fuse_in)> {
     Ok((r, in_args))
 }
 
-/// Writes the out arguments into the reply of `req` (LOOKUP, GETATTR, WRITE; READ's data).
-fn write_reply(req: &mut Request<'_>, r: &CallReq, out: &rso_fuse_out) -> Result {
+/// Writes the out arguments into the reply of `req` (LOOKUP, GETATTR, WRITE; READ's data). The
+/// reply's timeouts become `out.valid` with `timeouts`, and stay the server's otherwise.
+fn write_reply(req: &mut Request<'_>, r: &CallReq, out: &rso_fuse_out, timeouts: bool) -> Result {
     match r.req().opcode {
         RSO_FUSE_LOOKUP => {
             let mut e: uapi::fuse_entry_out = req.out_arg_as(0)?;
             e.nodeid = out.nodeid;
             e.generation = out.generation;
-            e.entry_valid = out.valid;
-            e.attr_valid = out.valid;
+            if timeouts {
+                e.entry_valid = out.valid;
+                e.attr_valid = out.valid;
+            }
             attr_of(out, &mut e.attr);
             req.set_out_arg_as(0, &e)
         }
         RSO_FUSE_GETATTR => {
             let mut a: uapi::fuse_attr_out = req.out_arg_as(0)?;
-            a.attr_valid = out.valid;
+            if timeouts {
+                a.attr_valid = out.valid;
+            }
             attr_of(out, &mut a.attr);
             req.set_out_arg_as(0, &a)
         }
@@ -296,14 +302,14 @@ impl Filter for RealFilter {
             BPF_FUSE_REPLIED => {
                 // A reply that does not fit the request (more data than it asked for) is the
                 // program's error: the request fails with EIO.
-                write_reply(req, &r, &out).map_err(|_| EIO)?;
+                write_reply(req, &r, &out, true).map_err(|_| EIO)?;
                 Ok(Verdict::Replied)
             }
             BPF_FUSE_POSTFILTER | BPF_FUSE_USER_POSTFILTER => {
                 req.set_private(RUN_POSTFILTER | u64::from(inst.id()));
                 Ok(Verdict::Send)
             }
-            _ if (-4095..0).contains(&route) => Err(Error::from_errno(route)),
+            _ if (-511..0).contains(&route) => Err(Error::from_errno(route)),
             BPF_FUSE_CONTINUE | BPF_FUSE_USER => Ok(Verdict::Send),
             _ => Err(EIO),
         }
@@ -322,15 +328,17 @@ impl Filter for RealFilter {
         let (r, in_args) = call_req(req, op)?;
         let mut out = rso_fuse_out::default();
         read_reply(req, &r, &mut out)?;
+        let valid = out.valid;
         match postfilter(&r, &inst, &in_args, &mut out).unwrap_or(0) {
             0 => {}
-            e if (-4095..0).contains(&e) => return Err(Error::from_errno(e)),
+            e if (-511..0).contains(&e) => return Err(Error::from_errno(e)),
             _ => return Err(EIO),
         }
         // READ's data goes through as the server sent it; the attributes as the postfilter left
         // them.
+        // The server's entry and attribute timeouts stay, unless the postfilter changed them.
         if op != RSO_FUSE_READ {
-            write_reply(req, &r, &out)?;
+            write_reply(req, &r, &out, out.valid != valid)?;
         }
         Ok(())
     }
