@@ -96,7 +96,9 @@ fn zeroed<T: FuseArg>() -> T {
 pub enum Verdict {
     /// Send the request to the server, then call [`Filter::post`].
     Send,
-    /// The filter answered the request: it wrote the out arguments ([`Request::set_out_arg`]).
+    /// The filter answered the request: it wrote every out argument ([`Request::set_out_arg`]);
+    /// fs/fuse fails the request with `EIO` if a fixed one was not written, and a variable last one
+    /// left unwritten (a READ's data) is empty.
     Replied,
 }
 
@@ -202,8 +204,9 @@ impl Request<'_> {
 /// A FUSE request filter. Both methods may sleep.
 pub trait Filter: 'static {
     /// Called before a request is sent: [`Verdict::Send`] sends it, [`Verdict::Replied`] says
-    /// the filter answered it (a variable last out argument it did not write is empty), an error
-    /// fails it.
+    /// the filter answered it, an error fails it (an errno of -512 or below, which a server may
+    /// not send either, becomes `EIO`). Forced and no-reply requests, which must reach the server,
+    /// are not filtered.
     fn pre(req: &mut Request<'_>) -> Result<Verdict>;
 
     /// Called after each request [`Filter::pre`] sent, with its result (`Err` when it failed) and
@@ -216,7 +219,9 @@ pub trait Filter: 'static {
 /// A registered filter: registered from [`Registration::new`] until it is dropped. fs/fuse holds
 /// one filter at a time.
 ///
-/// While it is registered, fs/fuse pins the module. Dropping it waits until no request is in the
+/// While it is registered, fs/fuse pins the module: a module that keeps one from its init to
+/// its exit can never be unloaded, so register while the filter has work (as `rso_fuse` does,
+/// while an instance is bound). Dropping it waits until no request is in the
 /// filter any more, including requests waiting for the server's reply: do not drop it where the
 /// server might be waiting for the dropping thread (the server's own thread, while requests it
 /// has not answered are in flight), nor with a lock held that `F`'s methods take.
