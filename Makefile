@@ -209,7 +209,7 @@ BPF_PROGS := $(patsubst selftests/progs/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(wildcard 
 BPF_CFLAGS = -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -fms-extensions -Wno-microsoft-anon-tag \
 	-I$(TOOLS) -I$(TOOLS)/bpftool/libbpf/include $(addprefix -I,$(wildcard samples/*) selftests/testmod)
 
-$(BUILD)/bpf/%.bpf.o: selftests/progs/%.bpf.c $(wildcard samples/*/*.h selftests/testmod/*.h)
+$(BUILD)/bpf/%.bpf.o: selftests/progs/%.bpf.c $(wildcard samples/*/*.h selftests/testmod/*.h selftests/progs/*.h)
 	@mkdir -p $(@D)
 	clang $(BPF_CFLAGS) -c $< -o $@
 

@@ -10,32 +10,12 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "fuse_ops.h"
+#include "fuse_name.h"
 
 char _license[] SEC("license") = "GPL";
 
 #define EACCES 13
 #define EROFS 30
-
-/* The name a lookup prefilter reads: a per-CPU map value, since dynptrs are
- * made over map values, not the stack. */
-struct name {
-	char s[16];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct name);
-} scratch SEC(".maps");
-
-static bool name_is(const char *name, const char *want, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (name[i] != want[i])
-			return false;
-	return true;
-}
 
 SEC("struct_ops/lookup_prefilter")
 int BPF_PROG(policy_lookup_pre, const struct rso_fuse_req *req, struct rso_fuse_in *in_args,

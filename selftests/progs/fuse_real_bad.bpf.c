@@ -14,34 +14,16 @@
 #include <bpf/bpf_tracing.h>
 
 #include "fuse_ops.h"
+#include "fuse_name.h"
 
 char _license[] SEC("license") = "GPL";
-
-struct buf {
-	char s[16];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct buf);
-} scratch SEC(".maps");
-
-static bool name_is(const char *name, const char *want, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (name[i] != want[i])
-			return false;
-	return true;
-}
 
 SEC("struct_ops/lookup_prefilter")
 int BPF_PROG(bad_lookup_pre, const struct rso_fuse_req *req, struct rso_fuse_in *in_args,
 	     struct rso_fuse_out *out_args)
 {
 	struct bpf_dynptr d;
-	struct buf *b;
+	struct name *b;
 	__u32 zero = 0;
 	int n;
 
@@ -67,7 +49,7 @@ int BPF_PROG(bad_read_pre, const struct rso_fuse_req *req, struct rso_fuse_in *i
 	     struct rso_fuse_out *out_args)
 {
 	struct bpf_dynptr d;
-	struct buf *b;
+	struct name *b;
 	__u32 zero = 0;
 
 	/* A 6-byte read is answered with no data at all: it reads nothing. */

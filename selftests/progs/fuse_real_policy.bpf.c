@@ -11,29 +11,11 @@
 #include <bpf/bpf_tracing.h>
 
 #include "fuse_ops.h"
+#include "fuse_name.h"
 
 char _license[] SEC("license") = "GPL";
 
 #define EACCES 13
-
-struct name {
-	char s[16];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct name);
-} scratch SEC(".maps");
-
-static bool name_is(const char *name, const char *want, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (name[i] != want[i])
-			return false;
-	return true;
-}
 
 SEC("struct_ops/lookup_prefilter")
 int BPF_PROG(real_policy_lookup_pre, const struct rso_fuse_req *req,
