@@ -113,6 +113,12 @@ impl FuseOpsKfuncs for fuse_ops {
     }
 }
 
+/// Whether a filter's return is an errno a FUSE server may send too (-511 to -1): the
+/// kernel-internal ones below (`ERESTARTSYS`...) must not reach userspace.
+pub(crate) fn is_errno(ret: c_int) -> bool {
+    (-511..0).contains(&ret)
+}
+
 /// Runs the prefilter of `r`'s opcode, which may rewrite the in args and write the out args.
 pub(crate) fn prefilter(
     r: &CallReq,

@@ -24,6 +24,7 @@ use crate::{
     },
     fuse_h::*,
     kfuncs::{
+        is_errno,
         postfilter,
         prefilter,
         CallData,
@@ -309,7 +310,7 @@ impl Filter for RealFilter {
                 req.set_private(RUN_POSTFILTER | u64::from(inst.id()));
                 Ok(Verdict::Send)
             }
-            _ if (-511..0).contains(&route) => Err(Error::from_errno(route)),
+            _ if is_errno(route) => Err(Error::from_errno(route)),
             BPF_FUSE_CONTINUE | BPF_FUSE_USER => Ok(Verdict::Send),
             _ => Err(EIO),
         }
@@ -331,7 +332,7 @@ impl Filter for RealFilter {
         let valid = out.valid;
         match postfilter(&r, &inst, &in_args, &mut out).unwrap_or(0) {
             0 => {}
-            e if (-511..0).contains(&e) => return Err(Error::from_errno(e)),
+            e if is_errno(e) => return Err(Error::from_errno(e)),
             _ => return Err(EIO),
         }
         // READ's data goes through as the server sent it; the attributes as the postfilter left

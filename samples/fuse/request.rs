@@ -10,6 +10,7 @@ use crate::{
     conn_name,
     fuse_h::*,
     kfuncs::{
+        is_errno,
         postfilter,
         prefilter,
         CallData,
@@ -71,14 +72,14 @@ pub(crate) fn request(rq: &mut rso_fuse_request) -> Result {
             }
             out = reply.out;
         }
-        _ if (-4095..0).contains(&route) => return Err(Error::from_errno(route)),
+        _ if is_errno(route) => return Err(Error::from_errno(route)),
         _ => return Err(EIO),
     }
     if matches!(route as u32, BPF_FUSE_POSTFILTER | BPF_FUSE_USER_POSTFILTER) {
         if let Some(inst) = &inst {
             match postfilter(&r, inst, &in_args, &mut out).unwrap_or(0) {
                 0 => {}
-                e if (-4095..0).contains(&e) => return Err(Error::from_errno(e)),
+                e if is_errno(e) => return Err(Error::from_errno(e)),
                 _ => return Err(EIO),
             }
         }
