@@ -48,6 +48,9 @@ pub mod opcode {
     /// `FUSE_WRITE`: the in args are a `fuse_write_in` and the data; the out arg a
     /// `fuse_write_out`.
     pub const WRITE: u32 = uapi::fuse_opcode_FUSE_WRITE;
+    /// `FUSE_READDIR`: the in arg is a `fuse_read_in`; the out arg, variable, `fuse_dirent`
+    /// records.
+    pub const READDIR: u32 = uapi::fuse_opcode_FUSE_READDIR;
 }
 
 /// A FUSE protocol structure that a filter reads from an argument or writes into one.
@@ -94,11 +97,16 @@ fn zeroed<T: FuseArg>() -> T {
 
 /// What [`Filter::pre`] decides.
 pub enum Verdict {
-    /// Send the request to the server, then call [`Filter::post`].
+    /// Send the request to the server, then call [`Filter::post`]: the request stays in the
+    /// filter until `post` returns, and dropping the [`Registration`] waits for it.
     Send,
+    /// Send the request to the server, with no [`Filter::post`]: a request the filter has no
+    /// interest in, which leaves the filter before it is sent.
+    Pass,
     /// The filter answered the request: it wrote every out argument ([`Request::set_out_arg`]);
     /// fs/fuse fails the request with `EIO` if a fixed one was not written, and a variable last one
-    /// left unwritten (a READ's data) is empty.
+    /// left unwritten (a READ's data) is empty. (Out arguments are for an answer: a request the
+    /// filter wrote one of and then sends or passes fails with `EIO`.)
     Replied,
 }
 
@@ -203,16 +211,18 @@ impl Request<'_> {
 
 /// A FUSE request filter. Both methods may sleep.
 pub trait Filter: 'static {
-    /// Called before a request is sent: [`Verdict::Send`] sends it, [`Verdict::Replied`] says
+    /// Called before a request is sent: [`Verdict::Send`] sends it and calls [`Filter::post`]
+    /// with the reply, [`Verdict::Pass`] sends it with no `post`, [`Verdict::Replied`] says
     /// the filter answered it, an error fails it (an errno of -512 or below, which a server may
     /// not send either, becomes `EIO`). Forced and no-reply requests, which must reach the server,
     /// are not filtered.
     fn pre(req: &mut Request<'_>) -> Result<Verdict>;
 
-    /// Called after each request [`Filter::pre`] sent, with its result (`Err` when it failed) and
-    /// the server's reply in its out arguments, which it may rewrite: returns `Ok` to let the
-    /// result through, or an error that fails the request (or replaces its error). fs/fuse
-    /// takes the result's size from the out arguments, and a failed request stays failed.
+    /// Called after each request [`Filter::pre`] sent with [`Verdict::Send`], with its result
+    /// (`Err` when it failed) and the server's reply in its out arguments, which it may rewrite:
+    /// returns `Ok` to let the result through, or an error that fails the request (or replaces
+    /// its error). fs/fuse takes the result's size from the out arguments, and a failed request
+    /// stays failed.
     fn post(req: &mut Request<'_>, ret: Result) -> Result;
 }
 
@@ -221,10 +231,11 @@ pub trait Filter: 'static {
 ///
 /// While it is registered, fs/fuse pins the module: a module that keeps one from its init to
 /// its exit can never be unloaded, so register while the filter has work (as `rso_fuse` does,
-/// while an instance is bound). Dropping it waits until no request is in the
-/// filter any more, including requests waiting for the server's reply: do not drop it where the
-/// server might be waiting for the dropping thread (the server's own thread, while requests it
-/// has not answered are in flight), nor with a lock held that `F`'s methods take.
+/// while an instance is bound). Dropping it waits until no request is in the filter any more,
+/// including requests [`Verdict::Send`] sent that wait for the server's reply (not those
+/// [`Verdict::Pass`] sent): do not drop it where the server might be waiting for the dropping
+/// thread (the server's own thread, while requests it has not answered are in flight), nor with a
+/// lock held that `F`'s methods take.
 ///
 /// # Invariants
 ///
@@ -267,6 +278,7 @@ impl<F: Filter> Registration<F> {
         };
         match F::pre(&mut req) {
             Ok(Verdict::Send) => bindings::FUSE_FILTER_SEND as c_int,
+            Ok(Verdict::Pass) => bindings::FUSE_FILTER_PASS as c_int,
             Ok(Verdict::Replied) => bindings::FUSE_FILTER_REPLIED as c_int,
             Err(e) => e.to_errno(),
         }

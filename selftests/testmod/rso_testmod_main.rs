@@ -4,7 +4,9 @@
 //! every argument kind (`__nullable`, `__ref`), sleepable ops, `check_member`, an unsupported
 //! op, data refused by `init_member`, a refused helper, lookups from a timer, a kfunc that
 //! finds a program's associated instance, and the misuses the layer must refuse: its init run
-//! again, one C type bound twice, a sleepable op called from a timer.
+//! again, one C type bound twice, a sleepable op called from a timer. It also registers a FUSE
+//! request filter of its own on request (`RSO_TESTMOD_OP_FUSE_FILTER`), on a kernel with
+//! `kernel/patches/fuse`: fs/fuse must pin the module meanwhile, and refuse a second filter.
 
 use core::{
     ffi::c_int,
@@ -41,6 +43,83 @@ use struct_ops::{
     StructOps, //
     StructOpsModule,
 };
+
+#[cfg(rso_fuse_filter)]
+#[path = "../../rust/fuse_filter.rs"]
+mod fuse_filter;
+
+/// The FUSE request filter `RSO_TESTMOD_OP_FUSE_FILTER` registers: it passes every request, and
+/// when asked to misbehave it writes the out argument of each GETATTR first.
+#[cfg(rso_fuse_filter)]
+mod filter {
+    use crate::{
+        fuse_filter::{
+            opcode,
+            Filter,
+            Registration,
+            Request,
+            Verdict, //
+        },
+        struct_ops::{
+            ModuleInit,
+            StaticMutex, //
+        },
+    };
+    use core::sync::atomic::{
+        AtomicBool,
+        Ordering, //
+    };
+    use kernel::{
+        prelude::*,
+        static_lock_class,
+        uapi,
+        ThisModule, //
+    };
+
+    struct PassFilter;
+
+    /// Whether the filter writes a GETATTR's out argument before it passes the request.
+    static MISBEHAVE: AtomicBool = AtomicBool::new(false);
+
+    impl Filter for PassFilter {
+        fn pre(req: &mut Request<'_>) -> Result<Verdict> {
+            if MISBEHAVE.load(Ordering::Relaxed) && req.opcode() == opcode::GETATTR {
+                let a: uapi::fuse_attr_out = req.out_arg_as(0)?;
+                req.set_out_arg_as(0, &a)?;
+            }
+            Ok(Verdict::Pass)
+        }
+
+        fn post(_req: &mut Request<'_>, ret: Result) -> Result {
+            ret
+        }
+    }
+
+    /// The module, and the registration while there is one.
+    static FILTER: StaticMutex<(
+        Option<&'static ThisModule>,
+        Option<Registration<PassFilter>>,
+    )> = StaticMutex::new((None, None));
+
+    pub(crate) fn init(init: &ModuleInit, module: &'static ThisModule) -> Result {
+        FILTER.init(init, c"rso_testmod_filter", static_lock_class!())?;
+        FILTER.lock()?.0 = Some(module);
+        Ok(())
+    }
+
+    /// Registers the filter (`on`), misbehaving or not, or unregisters it: `EBUSY` when another
+    /// is registered.
+    pub(crate) fn set(on: bool, misbehave: bool) -> Result {
+        let mut f = FILTER.lock()?;
+        MISBEHAVE.store(misbehave, Ordering::Relaxed);
+        if !on {
+            f.1 = None;
+        } else if f.1.is_none() {
+            f.1 = Some(Registration::new(f.0.ok_or(EINVAL)?)?);
+        }
+        Ok(())
+    }
+}
 
 ops_header! {
     /// The Rust view of `testmod_ops.h`.
@@ -258,6 +337,18 @@ impl CallDevice for TestmodOps {
                 ret
             }
             RSO_TESTMOD_OP_PAST_ARGS => ops.past_args(x),
+            RSO_TESTMOD_OP_FUSE_FILTER => {
+                if !(0..=2).contains(&x) {
+                    return Err(EINVAL);
+                }
+                #[cfg(not(rso_fuse_filter))]
+                return Err(EOPNOTSUPP);
+                #[cfg(rso_fuse_filter)]
+                {
+                    filter::set(x != 0, x == 2)?;
+                    Some(0)
+                }
+            }
             RSO_TESTMOD_OP_ARGS_INOUT | RSO_TESTMOD_OP_ARGS_IN => {
                 let mut args = rso_testmod_args { a: x.into(), b: 0 };
                 let ret = if op == RSO_TESTMOD_OP_ARGS_INOUT {
@@ -287,12 +378,15 @@ struct RsoTestmod {
 }
 
 impl StructOpsModule for RsoTestmod {
-    fn init(_module: &'static ThisModule, init: &ModuleInit) -> impl PinInit<Self, Error> {
+    #[cfg_attr(not(rso_fuse_filter), expect(unused_variables))]
+    fn init(module: &'static ThisModule, init: &ModuleInit) -> impl PinInit<Self, Error> {
         INIT_RUNS.fetch_add(1, Ordering::AcqRel);
         try_pin_init!(Self {
             _dev <- {
                 TESTMOD.register(init)?;
                 KFUNCS.register(init)?;
+                #[cfg(rso_fuse_filter)]
+                filter::init(init, module)?;
                 if module_parameters::bind_twice.value() {
                     TESTMOD_AGAIN.register(init)?;
                 }

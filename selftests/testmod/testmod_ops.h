@@ -76,7 +76,14 @@ enum rso_testmod_op {
 	RSO_TESTMOD_OP_TAKE_TASK_REFS,	/* take_task(current); out = the change of
 					 * current's rcu_users across the call */
 	RSO_TESTMOD_OP_PAST_ARGS,	/* past_args(x) */
-	RSO_TESTMOD_OP_MAX = RSO_TESTMOD_OP_PAST_ARGS,
+	RSO_TESTMOD_OP_FUSE_FILTER,	/* x = 1: register a FUSE request filter
+					 * that passes every request (kernel/
+					 * patches/fuse); x = 2: one that writes
+					 * a GETATTR's out argument, then passes
+					 * it (fs/fuse must fail it); x = 0:
+					 * unregister it. EOPNOTSUPP on a kernel
+					 * without the hook */
+	RSO_TESTMOD_OP_MAX = RSO_TESTMOD_OP_FUSE_FILTER,
 };
 
 struct rso_testmod_call {

@@ -71,10 +71,16 @@ const DEVICES: &[Device] = &[
         max_op: testmod::RSO_TESTMOD_OP_MAX,
         obj: "testmod",
         map: "tm_ok",
-        // Registering after init is refused, by design; tm_ok does not implement past_args.
+        // Registering after init is refused, by design; tm_ok does not implement past_args; the
+        // FUSE request filter needs kernel/patches/fuse.
         valid: |op| match op {
             testmod::RSO_TESTMOD_OP_REGISTER_LATE => Err(libc::EBUSY),
             testmod::RSO_TESTMOD_OP_PAST_ARGS => Err(libc::EOPNOTSUPP),
+            testmod::RSO_TESTMOD_OP_FUSE_FILTER
+                if !crate::fusefs::has_filter().unwrap_or(false) =>
+            {
+                Err(libc::EOPNOTSUPP)
+            }
             _ => Ok(()),
         },
     },
@@ -231,6 +237,14 @@ fn check_device(
             }
         };
         *seen.entry(kind).or_default() += 1;
+    }
+    // rso_testmod's FUSE request filter, which the requests above may have registered, must not
+    // stay: it pins the module, and other filters could not register.
+    if d.path == "/dev/rso_testmod" {
+        let got = Req::new(d, id, testmod::RSO_TESTMOD_OP_FUSE_FILTER, 0).send(d);
+        ensure(matches!(got, Ok(0) | Err(libc::EOPNOTSUPP)), || {
+            format!("unregister rso_testmod's FUSE filter: {got:?}")
+        })?;
     }
     // The device still works.
     ensure_eq(
