@@ -110,16 +110,17 @@ impl Backing {
                 out.count = n as u32;
             }
             _ => {
-                let src = r.data().data();
-                let src = src.as_slice();
-                let end = off
-                    .checked_add(src.len())
-                    .filter(|&e| e <= DATA_MAX)
-                    .ok_or(EFBIG)?;
-                f.data.get_mut(off..end).ok_or(EFBIG)?.copy_from_slice(src);
-                // INVARIANT: `end <= DATA_MAX`.
-                f.len = f.len.max(end);
-                out.count = src.len() as u32;
+                let n = r.data().with_data(|src| -> Result<usize> {
+                    let end = off
+                        .checked_add(src.len())
+                        .filter(|&e| e <= DATA_MAX)
+                        .ok_or(EFBIG)?;
+                    f.data.get_mut(off..end).ok_or(EFBIG)?.copy_from_slice(src);
+                    // INVARIANT: `end <= DATA_MAX`.
+                    f.len = f.len.max(end);
+                    Ok(src.len())
+                })?;
+                out.count = n as u32;
             }
         }
         Ok(())

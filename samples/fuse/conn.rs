@@ -179,8 +179,6 @@ impl Conn {
     /// Sends `r` to the daemon and waits for its reply.
     pub(crate) fn call(&self, r: &CallReq, in_args: &rso_fuse_in) -> Result<Reply> {
         let name = r.data().name();
-        let data = r.data().data();
-        let data = data.as_slice();
         let mut dreq = rso_fuse_dreq {
             nodeid: in_args.nodeid,
             offset: in_args.offset,
@@ -193,12 +191,15 @@ impl Conn {
             .get_mut(..name.len())
             .ok_or(EINVAL)?
             .copy_from_slice(name);
-        dreq.data
-            .get_mut(..data.len())
-            .ok_or(EINVAL)?
-            .copy_from_slice(data);
+        let len = r.data().with_data(|data| -> Result<usize> {
+            dreq.data
+                .get_mut(..data.len())
+                .ok_or(EINVAL)?
+                .copy_from_slice(data);
+            Ok(data.len())
+        })?;
         if r.req().opcode == RSO_FUSE_WRITE {
-            dreq.size = data.len() as u32;
+            dreq.size = len as u32;
         }
         let mut st = self.state.lock();
         if !st.alive {

@@ -22,11 +22,15 @@
  *   BPF_FUSE_POSTFILTER       the backing store, then the postfilter
  *   BPF_FUSE_USER_POSTFILTER  the daemon, then the postfilter
  *   BPF_FUSE_REPLIED          (this sample's own) the prefilter wrote the
- *                             reply into out (and the data, for READ)
+ *                             reply into out (and the data, for READ
+ *                             and READDIR); not for OPEN, whose handle
+ *                             only the daemon can give (EIO)
  *   a negative errno          the request fails with it
  *
  * A postfilter returns 0 to keep the reply (which it may rewrite), or a
- * negative errno to fail the request. Anything else fails it with EIO.
+ * negative errno to fail the request. Anything else fails it with EIO, and
+ * so does -ENOSYS: from a FUSE server it means "not implemented", which the
+ * kernel remembers for the connection.
  */
 #define BPF_FUSE_CONTINUE		0
 #define BPF_FUSE_USER			1
@@ -39,10 +43,14 @@ enum rso_fuse_opcode {
 	RSO_FUSE_GETATTR,	/* in: nodeid; out: size, mode */
 	RSO_FUSE_READ,		/* in: nodeid, offset, size; out: count, data */
 	RSO_FUSE_WRITE,		/* in: nodeid, offset, size, data; out: count */
+	RSO_FUSE_OPEN,		/* in: nodeid, flags; out: fh, open_flags */
+	RSO_FUSE_READDIR,	/* in: nodeid, offset, size; out: count, data */
 };
 
 #define RSO_FUSE_NAME_MAX	64	/* bytes of a LOOKUP name */
-#define RSO_FUSE_DATA_MAX	256	/* bytes of READ or WRITE data */
+#define RSO_FUSE_DATA_MAX	256	/* bytes of READ or WRITE data (/dev/rso_fuse) */
+/* Bytes of READ, READDIR or WRITE data on a real FUSE connection: a page. */
+#define RSO_FUSE_REAL_DATA_MAX	4096
 #define RSO_FUSE_CONN_MAX	16	/* bytes of a connection name, NUL included */
 #define RSO_FUSE_QUEUE_MAX	8	/* requests a connection holds unanswered */
 
@@ -73,13 +81,17 @@ struct rso_fuse_in {
 	__u64 offset;
 	__u32 size;
 	__u32 namelen;
+	__u32 flags;		/* OPEN: the file's flags, as fs/fuse sends them */
+	__u32 reserved;
 };
 
 /*
  * The out arguments, the reply: a postfilter may rewrite them. On a real
- * FUSE connection (see rso_fuse_main.rs) they are the reply's attributes
- * (LOOKUP, GETATTR) from nodeid to generation, and count is the bytes read
- * or written; a prefilter that answers a LOOKUP or GETATTR fills them all.
+ * FUSE connection (see samples/fuse/real.rs) they are the reply's
+ * attributes (LOOKUP, GETATTR) from nodeid to generation, fh and open_flags
+ * (OPEN), and count, the bytes read or written (READ, READDIR, WRITE); a
+ * prefilter that answers a LOOKUP or GETATTR fills them all. A READDIR's
+ * data is struct fuse_dirent records, as a server sends them.
  */
 struct rso_fuse_out {
 	__u64 nodeid;
@@ -97,6 +109,9 @@ struct rso_fuse_out {
 	__u32 blksize;
 	__u64 valid;		/* seconds the kernel may keep the entry and attributes */
 	__u64 generation;	/* LOOKUP */
+	__u64 fh;		/* OPEN: the server's file handle (read-only) */
+	__u32 open_flags;	/* OPEN: FOPEN_* */
+	__u32 reserved;
 };
 
 /*
@@ -120,6 +135,14 @@ struct rso_fuse_out {
 			       struct rso_fuse_in *in_args, struct rso_fuse_out *out_args); \
 	int (*write_postfilter)(const struct rso_fuse_req *req,		\
 				const struct rso_fuse_in *in_args, struct rso_fuse_out *out_args); \
+	int (*open_prefilter)(const struct rso_fuse_req *req,		\
+			      struct rso_fuse_in *in_args, struct rso_fuse_out *out_args); \
+	int (*open_postfilter)(const struct rso_fuse_req *req,		\
+			       const struct rso_fuse_in *in_args, struct rso_fuse_out *out_args); \
+	int (*readdir_prefilter)(const struct rso_fuse_req *req,	\
+				 struct rso_fuse_in *in_args, struct rso_fuse_out *out_args); \
+	int (*readdir_postfilter)(const struct rso_fuse_req *req,	\
+				  const struct rso_fuse_in *in_args, struct rso_fuse_out *out_args); \
 	/* The benchmark's ops (make bench): 0, 2 and 5 arguments. */	\
 	int (*bench0)(void);						\
 	int (*bench2)(int a, int b);					\
@@ -146,11 +169,16 @@ struct fuse_c_ops {
  * the data a request holds), EINVAL when it is read-only.
  *
  *   bpf_rso_fuse_name(req, dst)          the LOOKUP name into dst
- *   bpf_rso_fuse_data(req, dst)          the data (WRITE payload, READ reply)
+ *   bpf_rso_fuse_data(req, dst)          the data (WRITE payload, READ or
+ *                                        READDIR reply)
  *   bpf_rso_fuse_set_data(req, src, len) replaces the data with the first
- *                                        len bytes of src (a READ reply a
- *                                        prefilter answers, a rewritten
- *                                        WRITE)
+ *                                        len bytes of src (a READ or READDIR
+ *                                        reply a prefilter answers, a
+ *                                        rewritten WRITE)
+ *
+ * A request holds at most RSO_FUSE_DATA_MAX bytes of data on /dev/rso_fuse,
+ * and RSO_FUSE_REAL_DATA_MAX on a real FUSE connection: the first that many
+ * bytes of a longer WRITE or reply (count says how long it is).
  *
  * req must be the request the op was called with: struct rso_fuse_req is
  * never taken by non-const pointer, never embedded in another struct, and

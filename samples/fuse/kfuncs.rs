@@ -11,7 +11,6 @@ use crate::{
         KfuncReq, //
     },
     FuseOps,
-    DATA_MAX,
     NAME_MAX, //
 };
 use core::{
@@ -28,39 +27,29 @@ pub(crate) type CallReq = KfuncReq<rso_fuse_req, CallData>;
 ///
 /// # Invariants
 ///
-/// `namelen <= NAME_MAX` and `len <= DATA_MAX`.
+/// `namelen <= NAME_MAX`, and `len <= buf.len()`: the data is `buf[..len]`. `buf` keeps the length
+/// it was made with (the most data the request can hold) except while a method has taken it out
+/// of its `Cell`, and then the `Cell` holds an empty vector.
 pub(crate) struct CallData {
     name: [u8; NAME_MAX],
     namelen: usize,
     /// The kfuncs get the request shared, during an op call: the data changes through `Cell`s.
-    data: Cell<[u8; DATA_MAX]>,
+    /// It is on the heap: a real READ's can be a page.
+    buf: Cell<KVec<u8>>,
     len: Cell<usize>,
 }
 
-/// A copy of a request's data.
-pub(crate) struct DataCopy {
-    buf: [u8; DATA_MAX],
-    len: usize,
-}
-
-impl DataCopy {
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or(&[])
-    }
-}
-
 impl CallData {
-    /// A request's data: `name` (`E2BIG` beyond `NAME_MAX` bytes), and no data yet.
-    pub(crate) fn new(name: &[u8]) -> Result<Self> {
-        let mut buf = [0; NAME_MAX];
-        buf.get_mut(..name.len())
-            .ok_or(E2BIG)?
-            .copy_from_slice(name);
-        // INVARIANT: `name.len()` fits `buf`, and the data is empty.
+    /// A request's data: `name` (`E2BIG` beyond `NAME_MAX` bytes), and room for `cap` bytes of
+    /// data, none yet.
+    pub(crate) fn new(name: &[u8], cap: usize) -> Result<Self> {
+        let mut n = [0; NAME_MAX];
+        n.get_mut(..name.len()).ok_or(E2BIG)?.copy_from_slice(name);
+        // INVARIANT: `name.len()` fits `n`, and the data is empty.
         Ok(Self {
-            name: buf,
+            name: n,
             namelen: name.len(),
-            data: Cell::new([0; DATA_MAX]),
+            buf: Cell::new(KVec::from_elem(0, cap, GFP_KERNEL)?),
             len: Cell::new(0),
         })
     }
@@ -70,22 +59,34 @@ impl CallData {
         self.name.get(..self.namelen).unwrap_or(&[])
     }
 
-    /// A copy of the data.
-    pub(crate) fn data(&self) -> DataCopy {
-        DataCopy {
-            buf: self.data.get(),
-            len: self.len.get(),
-        }
+    /// Calls `f` with the data.
+    pub(crate) fn with_data<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let buf = self.buf.take();
+        let r = f(buf.get(..self.len.get()).unwrap_or(&[]));
+        self.buf.set(buf);
+        r
     }
 
-    /// Replaces the data with `src`: `E2BIG` beyond `DATA_MAX` bytes.
+    /// Replaces the data with what `f` writes into the room for it: `f` returns the size of what
+    /// it had (which may be more than the room, whose size the data then gets), and so does this.
+    /// If `f` fails the data keeps its size: `f` must fail before it writes.
+    pub(crate) fn fill(&self, f: impl FnOnce(&mut [u8]) -> Result<usize>) -> Result<usize> {
+        let mut buf = self.buf.take();
+        let r = f(buf.as_mut_slice());
+        if let Ok(n) = r {
+            // INVARIANT: At most `buf.len()`.
+            self.len.set(n.min(buf.len()));
+        }
+        self.buf.set(buf);
+        r
+    }
+
+    /// Replaces the data with `src`: `E2BIG` beyond the room for it.
     pub(crate) fn set_data(&self, src: &[u8]) -> Result<usize> {
-        let mut buf = [0; DATA_MAX];
-        buf.get_mut(..src.len()).ok_or(E2BIG)?.copy_from_slice(src);
-        self.data.set(buf);
-        // INVARIANT: `src.len()` fits `buf`.
-        self.len.set(src.len());
-        Ok(src.len())
+        self.fill(|buf| {
+            buf.get_mut(..src.len()).ok_or(E2BIG)?.copy_from_slice(src);
+            Ok(src.len())
+        })
     }
 }
 
@@ -99,24 +100,27 @@ impl FuseOpsKfuncs for fuse_ops {
     }
 
     fn bpf_rso_fuse_data(req: &CallReq, dst: &Dynptr<'_>) -> Result<c_int> {
-        let data = req.data().data();
-        dst.write(0, data.as_slice())?;
-        c_int::try_from(data.as_slice().len()).map_err(|_| E2BIG)
+        req.data().with_data(|data| {
+            dst.write(0, data)?;
+            c_int::try_from(data.len()).map_err(|_| E2BIG)
+        })
     }
 
     fn bpf_rso_fuse_set_data(req: &CallReq, src: &Dynptr<'_>, len: u32) -> Result<c_int> {
-        let mut buf = [0u8; DATA_MAX];
-        let buf = buf.get_mut(..len as usize).ok_or(E2BIG)?;
-        src.read(0, buf)?;
-        let n = req.data().set_data(buf)?;
+        let n = req.data().fill(|buf| {
+            src.read(0, buf.get_mut(..len as usize).ok_or(E2BIG)?)?;
+            Ok(len as usize)
+        })?;
         c_int::try_from(n).map_err(|_| E2BIG)
     }
 }
 
-/// Whether a filter's return is an errno a FUSE server may send too (-511 to -1): the
-/// kernel-internal ones below (`ERESTARTSYS`...) must not reach userspace.
+/// Whether a filter's return is an errno it may fail a request with: one a FUSE server may send
+/// too (-511 to -1), since the kernel-internal ones below (`ERESTARTSYS`...) must not reach
+/// userspace, but not `ENOSYS`, which from a server means that it does not implement the
+/// operation: fs/fuse would stop sending it on the connection (and a failed OPEN would succeed).
 pub(crate) fn is_errno(ret: c_int) -> bool {
-    (-511..0).contains(&ret)
+    (-511..0).contains(&ret) && ret != ENOSYS.to_errno()
 }
 
 /// Runs the prefilter of `r`'s opcode, which may rewrite the in args and write the out args.
@@ -131,7 +135,10 @@ pub(crate) fn prefilter(
         RSO_FUSE_LOOKUP => ops.lookup_prefilter(r, in_args, out),
         RSO_FUSE_GETATTR => ops.getattr_prefilter(r, in_args, out),
         RSO_FUSE_READ => ops.read_prefilter(r, in_args, out),
-        _ => ops.write_prefilter(r, in_args, out),
+        RSO_FUSE_WRITE => ops.write_prefilter(r, in_args, out),
+        RSO_FUSE_OPEN => ops.open_prefilter(r, in_args, out),
+        RSO_FUSE_READDIR => ops.readdir_prefilter(r, in_args, out),
+        _ => None,
     }
 }
 
@@ -147,6 +154,9 @@ pub(crate) fn postfilter(
         RSO_FUSE_LOOKUP => ops.lookup_postfilter(r, in_args, out),
         RSO_FUSE_GETATTR => ops.getattr_postfilter(r, in_args, out),
         RSO_FUSE_READ => ops.read_postfilter(r, in_args, out),
-        _ => ops.write_postfilter(r, in_args, out),
+        RSO_FUSE_WRITE => ops.write_postfilter(r, in_args, out),
+        RSO_FUSE_OPEN => ops.open_postfilter(r, in_args, out),
+        RSO_FUSE_READDIR => ops.readdir_postfilter(r, in_args, out),
+        _ => None,
     }
 }

@@ -4,9 +4,11 @@
 //! (`rust/fuse_filter.rs`).
 //!
 //! An instance whose `conn` is `fuse:<n>` filters the requests of FUSE connection `n`, the
-//! number of its directory in `/sys/fs/fuse/connections/`: LOOKUP, GETATTR, READ and WRITE go
-//! through its filters, the others to the server. The module registers the filter while such an
-//! instance is attached; a connection no instance is bound to behaves as plain FUSE.
+//! number of its directory in `/sys/fs/fuse/connections/`: LOOKUP, GETATTR, OPEN, READ, READDIR
+//! and WRITE go through its filters, the others to the server. The module registers the filter
+//! while such an instance is attached; a connection no instance is bound to behaves as plain FUSE,
+//! and its requests leave the filter before they are sent ([`Verdict::Pass`]), as do those of a
+//! bound one that no postfilter waits for.
 //!
 //! Routes, on a real connection: `BPF_FUSE_REPLIED` answers in the kernel, an errno (-511 to -1,
 //! as fs/fuse takes from a server) fails the request, and every other route sends it to the
@@ -36,9 +38,9 @@ use crate::{
     },
     ConnName,
     CONN_MAX,
-    DATA_MAX,
     FUSE,
-    NAME_MAX, //
+    NAME_MAX,
+    REAL_DATA_MAX, //
 };
 use core::ffi::c_int;
 use kernel::{
@@ -123,6 +125,8 @@ fn op_of(fuse_opcode: u32) -> Option<u32> {
         opcode::GETATTR => Some(RSO_FUSE_GETATTR),
         opcode::READ => Some(RSO_FUSE_READ),
         opcode::WRITE => Some(RSO_FUSE_WRITE),
+        opcode::OPEN => Some(RSO_FUSE_OPEN),
+        opcode::READDIR => Some(RSO_FUSE_READDIR),
         _ => None,
     }
 }
@@ -177,10 +181,14 @@ fn call_req(req: &Request<'_>, op: u32) -> Result<(CallReq, rso_fuse_in)> {
             }
             in_args.namelen = namelen as u32;
         }
-        RSO_FUSE_READ => {
+        RSO_FUSE_READ | RSO_FUSE_READDIR => {
             let r: uapi::fuse_read_in = req.in_arg_as(0)?;
             in_args.offset = r.offset;
             in_args.size = r.size;
+        }
+        RSO_FUSE_OPEN => {
+            let o: uapi::fuse_open_in = req.in_arg_as(0)?;
+            in_args.flags = o.flags;
         }
         RSO_FUSE_WRITE => {
             let w: uapi::fuse_write_in = req.in_arg_as(0)?;
@@ -189,6 +197,12 @@ fn call_req(req: &Request<'_>, op: u32) -> Result<(CallReq, rso_fuse_in)> {
         }
         _ => {}
     }
+    // Room for the first `REAL_DATA_MAX` bytes of the data, which the programs see.
+    let cap = if matches!(op, RSO_FUSE_READ | RSO_FUSE_READDIR | RSO_FUSE_WRITE) {
+        REAL_DATA_MAX
+    } else {
+        0
+    };
     let r = CallReq::new(
         rso_fuse_req {
             unique: 0,
@@ -196,19 +210,17 @@ fn call_req(req: &Request<'_>, op: u32) -> Result<(CallReq, rso_fuse_in)> {
             opcode: op,
             pid: req.pid(),
         },
-        CallData::new(name.get(..namelen).ok_or(EINVAL)?)?,
+        CallData::new(name.get(..namelen).ok_or(EINVAL)?, cap)?,
     );
     if op == RSO_FUSE_WRITE {
-        // The programs see the first `DATA_MAX` bytes of the data.
-        let mut data = [0u8; DATA_MAX];
-        let n = req.in_arg(1, &mut data)?.min(DATA_MAX);
-        r.data().set_data(data.get(..n).ok_or(EINVAL)?)?;
+        r.data().fill(|buf| req.in_arg(1, buf))?;
     }
     Ok((r, in_args))
 }
 
-/// Writes the out arguments into the reply of `req` (LOOKUP, GETATTR, WRITE; READ's data). The
-/// reply's timeouts become `out.valid` with `timeouts`, and stay the server's otherwise.
+/// Writes the out arguments into the reply of `req` (LOOKUP, GETATTR, OPEN, WRITE; the data of
+/// READ and READDIR). The reply's timeouts become `out.valid` with `timeouts`, and stay the
+/// server's otherwise.
 fn write_reply(req: &mut Request<'_>, r: &CallReq, out: &rso_fuse_out, timeouts: bool) -> Result {
     match r.req().opcode {
         RSO_FUSE_LOOKUP => {
@@ -230,21 +242,29 @@ fn write_reply(req: &mut Request<'_>, r: &CallReq, out: &rso_fuse_out, timeouts:
             attr_of(out, &mut a.attr);
             req.set_out_arg_as(0, &a)
         }
-        RSO_FUSE_READ => {
-            let data = r.data().data();
-            // No data: fs/fuse answers a READ whose data the filter did not write with none.
-            if data.as_slice().is_empty() {
+        RSO_FUSE_OPEN => {
+            // The server's file handle, which later requests carry to it, and its passthrough
+            // id stay.
+            let mut o: uapi::fuse_open_out = req.out_arg_as(0)?;
+            o.open_flags = out.open_flags;
+            req.set_out_arg_as(0, &o)
+        }
+        RSO_FUSE_READ | RSO_FUSE_READDIR => r.data().with_data(|data| {
+            // No data: fs/fuse answers a READ whose data the filter did not write with none
+            // (a READDIR with none: the end of the directory).
+            if data.is_empty() {
                 return Ok(());
             }
-            req.set_out_arg(0, data.as_slice())
-        }
-        _ => {
+            req.set_out_arg(0, data)
+        }),
+        RSO_FUSE_WRITE => {
             let w = uapi::fuse_write_out {
                 size: out.count,
                 ..Default::default()
             };
             req.set_out_arg_as(0, &w)
         }
+        _ => Err(EINVAL),
     }
 }
 
@@ -264,18 +284,21 @@ fn read_reply(req: &Request<'_>, r: &CallReq, out: &mut rso_fuse_out) -> Result 
             out.valid = a.attr_valid;
             out_of(&a.attr, out);
         }
-        RSO_FUSE_READ => {
-            // The programs see the first `DATA_MAX` bytes of the data.
-            let mut data = [0u8; DATA_MAX];
-            let n = req.out_arg(0, &mut data)?;
-            out.count = n as u32;
-            r.data()
-                .set_data(data.get(..n.min(DATA_MAX)).ok_or(EINVAL)?)?;
+        RSO_FUSE_OPEN => {
+            let o: uapi::fuse_open_out = req.out_arg_as(0)?;
+            out.fh = o.fh;
+            out.open_flags = o.open_flags;
         }
-        _ => {
+        RSO_FUSE_READ | RSO_FUSE_READDIR => {
+            // The programs see the first `REAL_DATA_MAX` bytes of the data.
+            let n = r.data().fill(|buf| req.out_arg(0, buf))?;
+            out.count = n as u32;
+        }
+        RSO_FUSE_WRITE => {
             let w: uapi::fuse_write_out = req.out_arg_as(0)?;
             out.count = w.size;
         }
+        _ => return Err(EINVAL),
     }
     Ok(())
 }
@@ -286,20 +309,23 @@ pub(crate) struct RealFilter;
 impl Filter for RealFilter {
     fn pre(req: &mut Request<'_>) -> Result<Verdict> {
         let Some(op) = op_of(req.opcode()) else {
-            return Ok(Verdict::Send);
+            return Ok(Verdict::Pass);
         };
         let Some(inst) = lookup(&name_of(req.conn())) else {
-            return Ok(Verdict::Send);
+            return Ok(Verdict::Pass);
         };
         let (r, mut in_args) = match call_req(req, op) {
             Ok(v) => v,
             // A name longer than the programs' view goes to the server unfiltered.
-            Err(e) if e == ENAMETOOLONG => return Ok(Verdict::Send),
+            Err(e) if e == ENAMETOOLONG => return Ok(Verdict::Pass),
             Err(e) => return Err(e),
         };
         let mut out = rso_fuse_out::default();
         let route = prefilter(&r, &inst, &mut in_args, &mut out).unwrap_or(BPF_FUSE_USER as c_int);
         match route as u32 {
+            // An OPEN must reach the server: the handle it returns is what later requests on the
+            // file carry to it.
+            BPF_FUSE_REPLIED if op == RSO_FUSE_OPEN => Err(EIO),
             BPF_FUSE_REPLIED => {
                 // A reply that does not fit the request (more data than it asked for) is the
                 // program's error: the request fails with EIO.
@@ -311,7 +337,8 @@ impl Filter for RealFilter {
                 Ok(Verdict::Send)
             }
             _ if is_errno(route) => Err(Error::from_errno(route)),
-            BPF_FUSE_CONTINUE | BPF_FUSE_USER => Ok(Verdict::Send),
+            // No postfilter waits for the reply: the request leaves the filter.
+            BPF_FUSE_CONTINUE | BPF_FUSE_USER => Ok(Verdict::Pass),
             _ => Err(EIO),
         }
     }
@@ -335,10 +362,10 @@ impl Filter for RealFilter {
             e if is_errno(e) => return Err(Error::from_errno(e)),
             _ => return Err(EIO),
         }
-        // READ's data goes through as the server sent it; the attributes as the postfilter left
-        // them.
-        // The server's entry and attribute timeouts stay, unless the postfilter changed them.
-        if op != RSO_FUSE_READ {
+        // The data of READ and READDIR goes through as the server sent it; the attributes and
+        // OPEN's flags as the postfilter left them. The server's entry and attribute timeouts
+        // stay, unless the postfilter changed them.
+        if !matches!(op, RSO_FUSE_READ | RSO_FUSE_READDIR) {
             write_reply(req, &r, &out, out.valid != valid)?;
         }
         Ok(())

@@ -42,7 +42,7 @@ pub(crate) fn request(rq: &mut rso_fuse_request) -> Result {
             opcode: rq.opcode,
             pid: current!().pid() as u32,
         },
-        CallData::new(name)?,
+        CallData::new(name, DATA_MAX)?,
     );
     if rq.opcode == RSO_FUSE_WRITE {
         r.data()
@@ -53,6 +53,7 @@ pub(crate) fn request(rq: &mut rso_fuse_request) -> Result {
         offset: rq.offset,
         size: rq.size,
         namelen: rq.namelen,
+        ..Default::default()
     };
     let mut out = rso_fuse_out::default();
     let inst = lookup(&conn);
@@ -85,13 +86,14 @@ pub(crate) fn request(rq: &mut rso_fuse_request) -> Result {
         }
     }
     if r.req().opcode == RSO_FUSE_READ {
-        let data = r.data().data();
-        let data = data.as_slice();
-        rq.data
-            .get_mut(..data.len())
-            .ok_or(EIO)?
-            .copy_from_slice(data);
-        out.count = data.len() as u32;
+        let n = r.data().with_data(|data| -> Result<usize> {
+            rq.data
+                .get_mut(..data.len())
+                .ok_or(EIO)?
+                .copy_from_slice(data);
+            Ok(data.len())
+        })?;
+        out.count = n as u32;
     }
     rq.out = out;
     Ok(())

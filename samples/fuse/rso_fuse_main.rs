@@ -90,6 +90,8 @@ declare_struct_ops! {
 const CONN_MAX: usize = RSO_FUSE_CONN_MAX as usize;
 const NAME_MAX: usize = RSO_FUSE_NAME_MAX as usize;
 const DATA_MAX: usize = RSO_FUSE_DATA_MAX as usize;
+#[cfg(rso_fuse_filter)]
+const REAL_DATA_MAX: usize = RSO_FUSE_REAL_DATA_MAX as usize;
 const QUEUE_MAX: usize = RSO_FUSE_QUEUE_MAX as usize;
 
 /// A connection's name, NUL-padded.

@@ -38,6 +38,8 @@ STUB3(lookup_prefilter) STUB3C(lookup_postfilter)
 STUB3(getattr_prefilter) STUB3C(getattr_postfilter)
 STUB3(read_prefilter) STUB3C(read_postfilter)
 STUB3(write_prefilter) STUB3C(write_postfilter)
+STUB3(open_prefilter) STUB3C(open_postfilter)
+STUB3(readdir_prefilter) STUB3C(readdir_postfilter)
 static int fuse_c_ops__bench0(void) { return 0; }
 static int fuse_c_ops__bench2(int a, int b) { return 0; }
 static int fuse_c_ops__bench5(int a, int b, int c, int d, int e) { return 0; }
@@ -51,6 +53,10 @@ static struct fuse_c_ops fuse_c_stubs = {
 	.read_postfilter = fuse_c_ops__read_postfilter,
 	.write_prefilter = fuse_c_ops__write_prefilter,
 	.write_postfilter = fuse_c_ops__write_postfilter,
+	.open_prefilter = fuse_c_ops__open_prefilter,
+	.open_postfilter = fuse_c_ops__open_postfilter,
+	.readdir_prefilter = fuse_c_ops__readdir_prefilter,
+	.readdir_postfilter = fuse_c_ops__readdir_postfilter,
 	.bench0 = fuse_c_ops__bench0,
 	.bench2 = fuse_c_ops__bench2,
 	.bench5 = fuse_c_ops__bench5,

@@ -5,8 +5,11 @@
  * no file type, of "badret" with a route that does not exist; a READ of 6
  * bytes is answered without its data, a READ of other sizes under 16 with
  * 16 bytes, more than it asked for; the GETATTR postfilter of the
- * daemon's node 3 returns neither 0 nor an errno. The runner binds it to
- * "fuse:<n>" before it loads it.
+ * daemon's node 3 returns neither 0 nor an errno; an OPEN of its node 4 is
+ * answered (O_NONBLOCK), which only the daemon may do, or failed with
+ * ENOSYS, which only the daemon may send; the OPEN postfilter of other
+ * nodes rewrites the daemon's file handle, which the module must not let
+ * through. The runner binds it to "fuse:<n>" before it loads it.
  */
 
 #include "vmlinux.h"
@@ -17,6 +20,9 @@
 #include "fuse_name.h"
 
 char _license[] SEC("license") = "GPL";
+
+#define ENOSYS 38
+#define O_NONBLOCK 04000
 
 SEC("struct_ops/lookup_prefilter")
 int BPF_PROG(bad_lookup_pre, const struct rso_fuse_req *req, struct rso_fuse_in *in_args,
@@ -81,11 +87,30 @@ int BPF_PROG(bad_getattr_post, const struct rso_fuse_req *req,
 	return in_args->nodeid == 3 ? 7 : 0;
 }
 
+SEC("struct_ops/open_prefilter")
+int BPF_PROG(bad_open_pre, const struct rso_fuse_req *req, struct rso_fuse_in *in_args,
+	     struct rso_fuse_out *out_args)
+{
+	if (in_args->nodeid != 4)
+		return BPF_FUSE_USER_POSTFILTER;
+	return in_args->flags & O_NONBLOCK ? BPF_FUSE_REPLIED : -ENOSYS;
+}
+
+SEC("struct_ops/open_postfilter")
+int BPF_PROG(bad_open_post, const struct rso_fuse_req *req,
+	     const struct rso_fuse_in *in_args, struct rso_fuse_out *out_args)
+{
+	out_args->fh = ~0ULL;
+	return 0;
+}
+
 SEC(".struct_ops.link")
 struct fuse_ops real_bad = {
 	.lookup_prefilter = (void *)bad_lookup_pre,
 	.read_prefilter = (void *)bad_read_pre,
 	.getattr_prefilter = (void *)bad_getattr_pre,
 	.getattr_postfilter = (void *)bad_getattr_post,
+	.open_prefilter = (void *)bad_open_pre,
+	.open_postfilter = (void *)bad_open_post,
 	.conn = "fuse:0",
 };

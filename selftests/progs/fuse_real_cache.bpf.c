@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A fuse_ops cache for a real FUSE connection (samples/fuse/real.rs, on a
- * kernel with kernel/patches/fuse): LOOKUP, GETATTR and READ of a whole
- * file of at most RSO_FUSE_DATA_MAX bytes (at offset 0, and at or past its
- * end) are answered in the kernel from maps that the postfilters fill with
- * the daemon's replies. The runner binds it
- * to "fuse:<n>" before it loads it.
+ * kernel with kernel/patches/fuse): LOOKUP, GETATTR, READ and READDIR are
+ * answered in the kernel from maps that the postfilters fill with the
+ * daemon's replies. READ replies are kept by node and offset, up to
+ * RSO_FUSE_REAL_DATA_MAX bytes each (a page: fio's 4 KiB reads), and a read
+ * at or past the end of a file whose size is known reads nothing; READDIR
+ * replies are kept by directory and offset, up to the same size. A WRITE
+ * forgets the node's attributes and data. The runner binds it to
+ * "fuse:<n>" before it loads it.
  */
 
 #include "vmlinux.h"
@@ -22,10 +25,17 @@ struct entry_key {
 	char name[16];
 };
 
+/* A READ's or READDIR's key: the node and the offset it reads from. */
+struct block_key {
+	__u64 nodeid;
+	__u64 offset;
+};
+
 struct block {
 	__u32 len;
-	__u32 pad;
-	__u8 data[RSO_FUSE_DATA_MAX];
+	__u32 eof;	/* READ: the file ends with this block */
+	__u64 gen;	/* READ: the node's generation when it was kept */
+	__u8 data[RSO_FUSE_REAL_DATA_MAX];
 };
 
 struct {
@@ -42,12 +52,30 @@ struct {
 	__type(value, struct rso_fuse_out);
 } attrs SEC(".maps");
 
+/* Enough for the 16 MiB of make bench's fio file, a page each. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct block_key);
+	__type(value, struct block);
+} blocks SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 256);
-	__type(key, __u64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct block_key);
 	__type(value, struct block);
-} blocks SEC(".maps");
+} dirs SEC(".maps");
+
+/* Each node's generation: a WRITE moves it on, and its kept data is stale. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u64);
+} gens SEC(".maps");
 
 /* Dynptrs are made over map values: the key and block being built, per CPU. */
 struct scratch {
@@ -74,7 +102,7 @@ __u64 hits, misses;
 #define FIELDS(X)							\
 	X(nodeid) X(size) X(mode) X(count) X(ino) X(blocks) X(atime)	\
 	X(mtime) X(ctime) X(nlink) X(uid) X(gid) X(blksize) X(valid)	\
-	X(generation)
+	X(generation) X(fh) X(open_flags) X(reserved)
 
 static void load_out(struct rso_fuse_out *dst, const struct rso_fuse_out *src)
 {
@@ -166,65 +194,101 @@ int BPF_PROG(real_getattr_post, const struct rso_fuse_req *req,
 	return 0;
 }
 
+/* The node's generation (0 until its first WRITE). */
+static __always_inline __u64 gen_of(__u64 nodeid)
+{
+	__u64 *g = bpf_map_lookup_elem(&gens, &nodeid);
+
+	return g ? *g : 0;
+}
+
+/* Answers a READ or READDIR from block b: at most in->size bytes of it. */
+static __always_inline int answer(const struct rso_fuse_req *req,
+				  const struct rso_fuse_in *in,
+				  struct rso_fuse_out *out, struct block *b)
+{
+	struct bpf_dynptr d;
+	__u32 len = b->len;
+
+	if (len > in->size)
+		len = in->size;
+	if (len > RSO_FUSE_REAL_DATA_MAX)
+		return BPF_FUSE_USER_POSTFILTER;
+	/* No data: the end of the file or directory. */
+	if (len && (bpf_dynptr_from_mem(b->data, len, 0, &d) ||
+		    bpf_rso_fuse_set_data(req, &d, len) < 0))
+		return BPF_FUSE_USER_POSTFILTER;
+	out->count = len;
+	__sync_fetch_and_add(&hits, 1);
+	return BPF_FUSE_REPLIED;
+}
+
+/*
+ * Keeps the reply's data (the first RSO_FUSE_REAL_DATA_MAX bytes the
+ * programs see, if that is all of it) in map under key.
+ */
+static __always_inline void keep(const struct rso_fuse_req *req,
+				 const struct rso_fuse_out *out, void *map,
+				 struct block_key *key, __u32 eof, __u64 gen)
+{
+	struct bpf_dynptr d;
+	struct scratch *s;
+	__u32 zero = 0;
+	int n;
+
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s || out->count > RSO_FUSE_REAL_DATA_MAX)
+		return;
+	bpf_dynptr_from_mem(s->block.data, sizeof(s->block.data), 0, &d);
+	n = bpf_rso_fuse_data(req, &d);
+	if (n < 0)
+		return;
+	s->block.len = n;
+	s->block.eof = eof;
+	s->block.gen = gen;
+	bpf_map_update_elem(map, key, &s->block, BPF_ANY);
+}
+
 SEC("struct_ops/read_prefilter")
 int BPF_PROG(real_read_pre, const struct rso_fuse_req *req, struct rso_fuse_in *in_args,
 	     struct rso_fuse_out *out_args)
 {
-	__u64 key = in_args->nodeid;
-	struct bpf_dynptr d;
+	struct block_key key = { .nodeid = in_args->nodeid, .offset = in_args->offset };
+	struct rso_fuse_out *a;
 	struct block *b;
-	__u32 len;
 
-	b = bpf_map_lookup_elem(&blocks, &key);
-	len = b ? b->len : 0;
-	/* A block is a whole file: a read at or past its end reads nothing. */
-	if (b && in_args->offset >= len) {
+	/* At or past the end of a file whose size is known: nothing to read. */
+	a = bpf_map_lookup_elem(&attrs, &key.nodeid);
+	if (a && in_args->offset >= a->size) {
 		out_args->count = 0;
 		__sync_fetch_and_add(&hits, 1);
 		return BPF_FUSE_REPLIED;
 	}
-	if (in_args->offset)
-		return BPF_FUSE_USER;
-	if (!b || len > in_args->size || len > RSO_FUSE_DATA_MAX) {
+	/*
+	 * A block answers a read it holds all of, or one that reads to the
+	 * end of the file.
+	 */
+	b = bpf_map_lookup_elem(&blocks, &key);
+	if (!b || b->gen != gen_of(key.nodeid) || (b->len < in_args->size && !b->eof)) {
 		__sync_fetch_and_add(&misses, 1);
 		return BPF_FUSE_USER_POSTFILTER;
 	}
-	if (bpf_dynptr_from_mem(b->data, len, 0, &d) || bpf_rso_fuse_set_data(req, &d, len) < 0)
-		return BPF_FUSE_USER_POSTFILTER;
-	out_args->count = len;
-	__sync_fetch_and_add(&hits, 1);
-	return BPF_FUSE_REPLIED;
+	return answer(req, in_args, out_args, b);
 }
 
 SEC("struct_ops/read_postfilter")
 int BPF_PROG(real_read_post, const struct rso_fuse_req *req,
 	     const struct rso_fuse_in *in_args, struct rso_fuse_out *out_args)
 {
-	__u64 key = in_args->nodeid;
+	struct block_key key = { .nodeid = in_args->nodeid, .offset = in_args->offset };
+	__u32 count = out_args->count;
 	struct rso_fuse_out *a;
-	struct bpf_dynptr d;
-	struct scratch *s;
-	__u32 zero = 0;
-	__u32 count;
-	int n;
+	__u32 eof;
 
-	/*
-	 * Only a whole file, read from its start, is kept: the reply is
-	 * shorter than the read, or as long as the cached attributes say the
-	 * file is.
-	 */
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	a = bpf_map_lookup_elem(&attrs, &key);
-	count = out_args->count;
-	if (!s || in_args->offset || count > RSO_FUSE_DATA_MAX ||
-	    (count >= in_args->size && !(a && a->size == count)))
-		return 0;
-	bpf_dynptr_from_mem(s->block.data, sizeof(s->block.data), 0, &d);
-	n = bpf_rso_fuse_data(req, &d);
-	if (n < 0)
-		return 0;
-	s->block.len = n;
-	bpf_map_update_elem(&blocks, &key, &s->block, BPF_ANY);
+	/* A short reply, or one up to the size the attributes say, ends the file. */
+	a = bpf_map_lookup_elem(&attrs, &key.nodeid);
+	eof = count < in_args->size || (a && in_args->offset + count >= a->size);
+	keep(req, out_args, &blocks, &key, eof, gen_of(key.nodeid));
 	return 0;
 }
 
@@ -233,10 +297,36 @@ int BPF_PROG(real_write_pre, const struct rso_fuse_req *req, struct rso_fuse_in 
 	     struct rso_fuse_out *out_args)
 {
 	__u64 key = in_args->nodeid;
+	__u64 gen = gen_of(key) + 1;
 
 	bpf_map_delete_elem(&attrs, &key);
-	bpf_map_delete_elem(&blocks, &key);
+	bpf_map_update_elem(&gens, &key, &gen, BPF_ANY);
 	return BPF_FUSE_USER;
+}
+
+SEC("struct_ops/readdir_prefilter")
+int BPF_PROG(real_readdir_pre, const struct rso_fuse_req *req, struct rso_fuse_in *in_args,
+	     struct rso_fuse_out *out_args)
+{
+	struct block_key key = { .nodeid = in_args->nodeid, .offset = in_args->offset };
+	struct block *b;
+
+	b = bpf_map_lookup_elem(&dirs, &key);
+	if (!b || b->len > in_args->size) {
+		__sync_fetch_and_add(&misses, 1);
+		return BPF_FUSE_USER_POSTFILTER;
+	}
+	return answer(req, in_args, out_args, b);
+}
+
+SEC("struct_ops/readdir_postfilter")
+int BPF_PROG(real_readdir_post, const struct rso_fuse_req *req,
+	     const struct rso_fuse_in *in_args, struct rso_fuse_out *out_args)
+{
+	struct block_key key = { .nodeid = in_args->nodeid, .offset = in_args->offset };
+
+	keep(req, out_args, &dirs, &key, 0, 0);
+	return 0;
 }
 
 SEC(".struct_ops.link")
@@ -248,5 +338,7 @@ struct fuse_ops real_cache = {
 	.read_prefilter = (void *)real_read_pre,
 	.read_postfilter = (void *)real_read_post,
 	.write_prefilter = (void *)real_write_pre,
+	.readdir_prefilter = (void *)real_readdir_pre,
+	.readdir_postfilter = (void *)real_readdir_post,
 	.conn = "fuse:0",
 };

@@ -122,43 +122,58 @@ fn fuse_demo_real(ctx: &Ctx) -> Result<(), String> {
         let c = &m.counts;
         let before = (
             m.seen(),
-            [&c.lookup, &c.getattr, &c.open, &c.read].map(|n| n.load(SeqCst)),
+            [&c.lookup, &c.getattr, &c.open, &c.read, &c.readdir].map(|n| n.load(SeqCst)),
         );
+        let names = std::fs::read_dir(&m.dir)
+            .map(|d| {
+                let mut v: Vec<_> = d
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect();
+                v.sort();
+                v.join(" ")
+            })
+            .unwrap_or_else(|e| format!("error: {e}"));
         let st = std::fs::metadata(&hello)
             .map(|md| format!("size {} mode {:o}", md.size(), md.mode()))
             .unwrap_or_else(|e| format!("error: {e}"));
         let cat = std::fs::read(&hello)
             .map(|d| format!("{:?}", String::from_utf8_lossy(&d)))
             .unwrap_or_else(|e| format!("error: {e}"));
+        println!("    ls ({round}): {names}");
         println!("    stat hello ({round}): {st}");
         println!("    cat hello ({round}): {cat}");
         let c = &m.counts;
         println!(
-            "    requests the daemon answered: {} (LOOKUP {}, GETATTR {}, OPEN {}, READ {})",
+            "    requests the daemon answered: {} (LOOKUP {}, GETATTR {}, OPEN {}, READ {}, \
+             READDIR {})",
             m.seen() - before.0,
             c.lookup.load(SeqCst) - before.1[0],
             c.getattr.load(SeqCst) - before.1[1],
             c.open.load(SeqCst) - before.1[2],
             c.read.load(SeqCst) - before.1[3],
+            c.readdir.load(SeqCst) - before.1[4],
         );
     };
-    step("stat and cat hello, twice, as plain FUSE: each reaches the daemon");
+    step("ls, stat and cat hello, twice, as plain FUSE: each reaches the daemon");
     show("first");
     show("again");
     step(&format!(
-        "attach fuse_real_cache.bpf.o, bound to \"fuse:{}\"; stat and cat twice",
+        "attach fuse_real_cache.bpf.o, bound to \"fuse:{}\"; ls, stat and cat twice",
         m.conn
     ));
     let (obj, link) = fusefs::attach_bound(&ctx.obj("fuse_real_cache"), "real_cache", m.conn)??;
     show("first");
     show("cached");
     println!(
-        "    (cat opens the file: its OPEN goes to the daemon; LOOKUP, GETATTR and READ do not)"
+        "    (cat opens the file: its OPEN goes to the daemon; LOOKUP, GETATTR, READ and READDIR \
+         do not)"
     );
     drop(link);
     drop(obj);
     step(
-        "attach fuse_real_policy.bpf.o instead: modes lose their write bits; cat secret is denied",
+        "attach fuse_real_policy.bpf.o instead: modes lose their write bits, secret is hidden, \
+         vault cannot be opened",
     );
     let (obj, link) = fusefs::attach_bound(&ctx.obj("fuse_real_policy"), "real_policy", m.conn)??;
     for l in ls(&m.dir)? {
@@ -168,6 +183,14 @@ fn fuse_demo_real(ctx: &Ctx) -> Result<(), String> {
         .map(|d| format!("{:?}", String::from_utf8_lossy(&d)))
         .unwrap_or_else(|e| format!("error: {e}"));
     println!("    cat secret: {secret}");
+    let opens = m.counts.open.load(SeqCst);
+    let vault = std::fs::read(m.path("vault"))
+        .map(|d| format!("{:?}", String::from_utf8_lossy(&d)))
+        .unwrap_or_else(|e| format!("error: {e}"));
+    println!(
+        "    cat vault: {vault} (OPENs the daemon answered: {})",
+        m.counts.open.load(SeqCst) - opens
+    );
     drop(link);
     drop(obj);
     step("detach; unmount");

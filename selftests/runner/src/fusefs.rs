@@ -70,6 +70,11 @@ use std::{
 pub(crate) const FILES: &[(&str, u64, &[u8])] = &[
     ("hello", 2, b"hello from a real FUSE daemon\n"),
     ("secret", 3, b"a secret the policy keeps\n"),
+    (
+        "vault",
+        4,
+        b"the policy lets you see the vault, not open it\n",
+    ),
 ];
 
 /// The mode the daemon gives its files.
@@ -82,6 +87,7 @@ pub(crate) struct Counts {
     pub(crate) getattr: AtomicU64,
     pub(crate) open: AtomicU64,
     pub(crate) read: AtomicU64,
+    pub(crate) readdir: AtomicU64,
     /// How long the daemon takes to answer a GETATTR or READ, in milliseconds: a test's requests
     /// are then in flight in the daemon.
     pub(crate) delay_ms: AtomicU64,
@@ -91,10 +97,16 @@ impl Counts {
     /// Every request counted.
     pub(crate) fn total(&self) -> u64 {
         // (delay_ms is not a count.)
-        [&self.lookup, &self.getattr, &self.open, &self.read]
-            .iter()
-            .map(|c| c.load(SeqCst))
-            .sum()
+        [
+            &self.lookup,
+            &self.getattr,
+            &self.open,
+            &self.read,
+            &self.readdir,
+        ]
+        .iter()
+        .map(|c| c.load(SeqCst))
+        .sum()
     }
 }
 
@@ -318,6 +330,7 @@ impl Filesystem for Tree {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
+        self.counts.readdir.fetch_add(1, SeqCst);
         let Some(kids) = self.children.get(&u64::from(ino)) else {
             return reply.error(Errno::ENOTDIR);
         };

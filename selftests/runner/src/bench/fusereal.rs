@@ -5,7 +5,9 @@
 //! on plain FUSE (the daemon answers everything; direct I/O), on FUSE with the BPF cache
 //! (`fuse_real_cache.bpf.o`, on a kernel with the FUSE request filter) and on FUSE passthrough.
 //! The modes take turns within each repetition, so that drift touches them alike; the ratios
-//! against native and against plain FUSE are per repetition.
+//! against native and against plain FUSE are per repetition. Before the fio rows, each mode reads
+//! fio's file once, 4 KiB at a time, so that every mode's caches start warm: the page cache of
+//! the native file system, the BPF cache's blocks (a page each).
 
 use super::{
     Params,
@@ -20,7 +22,10 @@ use crate::{
 };
 use std::{
     ffi::CString,
-    os::unix::fs::MetadataExt,
+    os::unix::fs::{
+        FileExt,
+        MetadataExt, //
+    },
     path::{
         Path,
         PathBuf, //
@@ -119,6 +124,22 @@ fn ls_loop(dir: &Path, p: &Params) -> Result<f64, String> {
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
+/// Reads fio's file under `root` once, 4 KiB at a time: every mode starts its fio rows warm (the
+/// native page cache, the BPF cache's blocks).
+fn warm(root: &Path) -> Result<(), String> {
+    let p = root.join("data");
+    let f = std::fs::File::open(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let mut buf = [0u8; 4096];
+    let mut off = 0u64;
+    loop {
+        match f.read_at(&mut buf, off) {
+            Ok(0) => return Ok(()),
+            Ok(n) => off += n as u64,
+            Err(e) => return Err(format!("read {}: {e}", p.display())),
+        }
+    }
+}
+
 /// fio's bandwidth in MiB/s: 4 KiB `rw` (read or randread) of `file`, synchronous, for
 /// `p.window`.
 fn fio(file: &Path, rw: &str, p: &Params) -> Result<f64, String> {
@@ -213,6 +234,11 @@ pub(super) fn real_fuse(ctx: &Ctx, p: &Params, r: &mut Results) -> Result<(), St
     for (work, unit, f) in WORKLOADS {
         if unit == &"MiB/s" && !has_fio {
             continue;
+        }
+        if unit == &"MiB/s" {
+            for (_, root) in &modes {
+                warm(root)?;
+            }
         }
         // values[mode][rep]
         let mut values = vec![Vec::new(); modes.len()];

@@ -6,10 +6,15 @@
 //! the tests skip, naming it.
 
 use crate::{
+    bpf::{
+        attach,
+        load, //
+    },
     ctx::{
         Ctx,
         KillOnDrop,
-        FUSE, //
+        FUSE,
+        TESTMOD, //
     },
     fusefs::{
         self,
@@ -29,6 +34,7 @@ use crate::{
         Tally, //
     },
     test,
+    testmod, //
 };
 use libbpf_rs::{
     Link,
@@ -43,7 +49,8 @@ use std::{
     },
     os::unix::fs::{
         FileExt,
-        MetadataExt, //
+        MetadataExt,
+        OpenOptionsExt, //
     },
     path::Path,
     process::Stdio,
@@ -82,6 +89,11 @@ fn data(name: &str) -> Vec<u8> {
         .find(|f| f.0 == name)
         .map(|f| f.2.to_vec())
         .unwrap_or_default()
+}
+
+/// The inode of file `name` of the tree.
+fn ino(name: &str) -> u64 {
+    FILES.iter().find(|f| f.0 == name).map_or(0, |f| f.1)
 }
 
 /// `(size, mode, inode)` of `path`, as `stat` sees it.
@@ -157,6 +169,130 @@ fn fuse_real_policy_denies(ctx: &mut Ctx) -> TestResult {
         std::fs::read(m.path("hello")).ok(),
         Some(data("hello")),
     )
+}
+
+test!(fuse_real_open_denied, needs: [FUSE]);
+fn fuse_real_open_denied(ctx: &mut Ctx) -> TestResult {
+    need_filter()?;
+    let m = Mount::new()?;
+    let vault = m.path("vault");
+    let (plain, filtered) = modes("vault");
+    ensure_eq(
+        "cat vault, unbound",
+        std::fs::read(&vault).ok(),
+        Some(data("vault")),
+    )?;
+    let (_obj, _link) = bound(ctx, &m, "fuse_real_policy", "real_policy")?;
+    // Its LOOKUP goes through (the postfilter notes its node), its OPEN does not.
+    ensure_eq(
+        "stat vault",
+        stat(&vault)?,
+        (filtered.0, filtered.1, ino("vault")),
+    )?;
+    let opens = m.counts.open.load(SeqCst);
+    let got = File::open(&vault).map(|_| ()).map_err(|e| e.raw_os_error());
+    ensure_eq("open vault", got, Err(Some(libc::EPERM)))?;
+    ensure_eq(
+        "OPENs the daemon saw for it",
+        m.counts.open.load(SeqCst) - opens,
+        0,
+    )?;
+    // Other files open as before.
+    ensure_eq(
+        "cat hello",
+        std::fs::read(m.path("hello")).ok(),
+        Some(data("hello")),
+    )?;
+    ensure_eq(
+        "OPENs the daemon saw for cat hello",
+        m.counts.open.load(SeqCst) - opens,
+        1,
+    )?;
+    ensure_eq("plain mode of vault", plain.1, FILE_MODE)
+}
+
+/// The names `read_dir` lists in `dir`, sorted.
+fn names(dir: &Path) -> Result<Vec<String>, String> {
+    let mut v = std::fs::read_dir(dir)
+        .map_err(|e| format!("ls {}: {e}", dir.display()))?
+        .map(|e| {
+            e.map(|e| e.file_name().to_string_lossy().into_owned())
+                .map_err(|e| format!("ls {}: {e}", dir.display()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    v.sort();
+    Ok(v)
+}
+
+test!(fuse_real_readdir_cached, needs: [FUSE]);
+fn fuse_real_readdir_cached(ctx: &mut Ctx) -> TestResult {
+    need_filter()?;
+    let m = Mount::new()?;
+    let want: Vec<String> = FILES.iter().map(|f| f.0.to_string()).collect();
+    ensure_eq("ls, unbound", names(&m.dir)?, want.clone())?;
+    let (_obj, _link) = bound(ctx, &m, "fuse_real_cache", "real_cache")?;
+    let before = m.counts.readdir.load(SeqCst);
+    ensure_eq("ls, first", names(&m.dir)?, want.clone())?;
+    let first = m.counts.readdir.load(SeqCst) - before;
+    ensure(first > 0, || {
+        "the first ls reached the daemon with no READDIR".into()
+    })?;
+    let before = m.counts.readdir.load(SeqCst);
+    ensure_eq("ls, again", names(&m.dir)?, want)?;
+    ensure_eq(
+        "READDIRs the daemon saw for the second ls",
+        m.counts.readdir.load(SeqCst) - before,
+        0,
+    )
+}
+
+test!(fuse_real_unbound_not_waited, needs: [FUSE]);
+fn fuse_real_unbound_not_waited(ctx: &mut Ctx) -> TestResult {
+    need_filter()?;
+    // The filter is registered for `bound`; a GETATTR of `other`, which no instance is bound to,
+    // waits 5 s in its daemon. Detaching from `bound` unregisters the filter, which must not wait
+    // for it: the request left the filter before it was sent. (Waiting for it, the detach would
+    // take nearly 5 s, and the stat would be answered before the detach returns.)
+    let bound_mount = Mount::new()?;
+    let other = Mount::new()?;
+    let link = bound(ctx, &bound_mount, "fuse_real_policy", "real_policy")?;
+    let hello = other.path("hello");
+    let (plain, _) = modes("hello");
+    other.counts.delay_ms.store(5000, SeqCst);
+    let done = AtomicBool::new(false);
+    let getattrs = other.counts.getattr.load(SeqCst);
+    std::thread::scope(|s| {
+        let caller = s.spawn(|| {
+            let r = stat(&hello);
+            done.store(true, SeqCst);
+            r
+        });
+        let start = Instant::now();
+        while other.counts.getattr.load(SeqCst) == getattrs {
+            if start.elapsed() > Duration::from_secs(10) || done.load(SeqCst) {
+                return Err("the GETATTR did not reach the other daemon".to_string());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let start = Instant::now();
+        drop(link);
+        let took = start.elapsed();
+        let in_flight = !done.load(SeqCst) && took < Duration::from_secs(4);
+        println!(
+            "# detach took {} ms; the other mount's GETATTR was {}",
+            took.as_millis(),
+            if in_flight {
+                "still in flight"
+            } else {
+                "answered"
+            }
+        );
+        let got = caller.join().map_err(|_| "the stat panicked".to_string())?;
+        ensure(in_flight, || {
+            "the detach waited for a request of a mount no instance is bound to".into()
+        })?;
+        ensure_eq("stat of the other mount", got?, (plain.0, plain.1, 2))
+    })
 }
 
 test!(fuse_real_postfilter_rewrites, needs: [FUSE]);
@@ -355,14 +491,44 @@ fn fuse_real_bad_replies(ctx: &mut Ctx) -> TestResult {
     let mut six = [0xaau8; 6];
     let got = f.read_at(&mut six, 0).map_err(|e| e.raw_os_error());
     ensure_eq("a 6-byte read answered with no data", got, Ok(0))?;
-    // The rest goes on working.
+    // The rest goes on working; the daemon answers the READ below by the handle its OPEN gave
+    // (EBADF for another), which the OPEN postfilter's rewrite did not replace.
     let (plain, _) = modes("hello");
     ensure_eq("stat hello", stat(&m.path("hello"))?, (plain.0, plain.1, 2))?;
     let mut buf = [0u8; 64];
     let n = f
         .read_at(&mut buf, 0)
         .map_err(|e| format!("read hello: {e}"))?;
-    ensure_eq("read hello", buf.get(..n), Some(&data("hello")[..]))
+    ensure_eq("read hello", buf.get(..n), Some(&data("hello")[..]))?;
+    // An OPEN failed with ENOSYS, which fs/fuse would take as the daemon's "not implemented" (and
+    // let the open succeed, and stop sending OPENs): the module makes it EIO, each time. An OPEN
+    // the program answers, which only the daemon can (its handle): EIO.
+    let opens = m.counts.open.load(SeqCst);
+    let open = |flags| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(m.path("vault"))
+            .map(|_| ())
+            .map_err(|e| e.raw_os_error())
+    };
+    for round in ["first", "again"] {
+        ensure_eq(
+            &format!("open vault, failed with ENOSYS ({round})"),
+            open(0),
+            Err(Some(libc::EIO)),
+        )?;
+    }
+    ensure_eq(
+        "open vault, answered by the program",
+        open(libc::O_NONBLOCK),
+        Err(Some(libc::EIO)),
+    )?;
+    ensure_eq(
+        "OPENs the daemon saw for them",
+        m.counts.open.load(SeqCst) - opens,
+        0,
+    )
 }
 
 test!(stress_fuse_real, needs: [FUSE]);
@@ -417,4 +583,137 @@ fn stress_fuse_real(ctx: &mut Ctx) -> TestResult {
     });
     println!("# the daemon answered {} requests", m.seen());
     t.finish("stress_fuse_real", start.elapsed())
+}
+
+/// `rso_testmod`'s module reference count.
+fn testmod_refs() -> Result<u64, String> {
+    let p = format!("/sys/module/{TESTMOD}/refcnt");
+    let s = std::fs::read_to_string(&p).map_err(|e| format!("{p}: {e}"))?;
+    s.trim().parse().map_err(|e| format!("{p}: {s:?}: {e}"))
+}
+
+/// Asks `rso_testmod` to register its own FUSE request filter (`mode` 1, or 2: one that writes a
+/// GETATTR's out argument, then passes it), or to unregister it (0), through an instance attached
+/// meanwhile.
+fn testmod_filter(ctx: &Ctx, mode: i64) -> TestResult {
+    let mut obj = load(&ctx.obj("testmod"))?;
+    let (_link, id) = attach(&mut obj, "tm_ok")?;
+    ensure_eq(
+        &format!("rso_testmod's filter, mode {mode}"),
+        testmod::call(id, testmod::RSO_TESTMOD_OP_FUSE_FILTER, mode).map(|r| r.0),
+        Ok(0),
+    )
+}
+
+/// `rso_testmod`'s FUSE request filter, registered until [`TestmodFilter::remove`] or drop (a
+/// failed test must not leave it: it pins the module and keeps `rso_fuse`'s filter out).
+struct TestmodFilter<'a>(&'a Ctx);
+
+impl<'a> TestmodFilter<'a> {
+    fn new(ctx: &'a Ctx, mode: i64) -> Result<Self, String> {
+        testmod_filter(ctx, mode)?;
+        Ok(Self(ctx))
+    }
+
+    fn remove(self) -> TestResult {
+        let r = testmod_filter(self.0, 0);
+        std::mem::forget(self);
+        r
+    }
+}
+
+impl Drop for TestmodFilter<'_> {
+    fn drop(&mut self) {
+        let _ = testmod_filter(self.0, 0);
+    }
+}
+
+test!(fuse_filter_pins_module, needs: [TESTMOD]);
+fn fuse_filter_pins_module(ctx: &mut Ctx) -> TestResult {
+    need_filter()?;
+    let ctx: &Ctx = ctx;
+    let filter = TestmodFilter::new(ctx, 1)?;
+    // The struct_ops map drops its reference on the module when the kernel frees it, after the
+    // link and the fds are gone: wait for the count to settle.
+    let start = Instant::now();
+    while testmod_refs()? > 1 && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ensure_eq(
+        "references on rso_testmod while only its filter is registered",
+        testmod_refs()?,
+        1,
+    )?;
+    match kmod::rmmod(TESTMOD) {
+        Ok(()) => {
+            std::mem::forget(filter);
+            return Err("rmmod rso_testmod succeeded while its filter is registered".into());
+        }
+        Err(e) => ensure(kmod::in_use(&e), || format!("rmmod: want in use, got: {e}"))?,
+    }
+    // FUSE goes on working through the filter, which passes every request.
+    let m = Mount::new()?;
+    let (plain, _) = modes("hello");
+    ensure_eq("stat hello", stat(&m.path("hello"))?, (plain.0, plain.1, 2))?;
+    drop(m);
+    filter.remove()?;
+    kmod::rmmod_wait(TESTMOD, kmod::UNLOAD_TIMEOUT)?;
+    kmod::ensure_loaded(&ctx.ko(TESTMOD)?, TESTMOD)
+}
+
+test!(fuse_filter_one_at_a_time, needs: [TESTMOD, FUSE]);
+fn fuse_filter_one_at_a_time(ctx: &mut Ctx) -> TestResult {
+    need_filter()?;
+    let ctx: &Ctx = ctx;
+    let m = Mount::new()?;
+    let filter = TestmodFilter::new(ctx, 1)?;
+    // rso_fuse's filter cannot be registered too: binding to a real connection fails, whole.
+    match bound(ctx, &m, "fuse_real_policy", "real_policy").map(|_| ()) {
+        Ok(()) => return Err("rso_fuse bound a real connection beside another filter".into()),
+        Err(e) => ensure(e.contains("os error 16"), || {
+            format!("binding beside another filter: want EBUSY, got: {e}")
+        })?,
+    }
+    filter.remove()?;
+    let (plain, filtered) = modes("hello");
+    ensure_eq(
+        "stat hello, unbound",
+        stat(&m.path("hello"))?,
+        (plain.0, plain.1, 2),
+    )?;
+    // Once the other filter is gone, rso_fuse binds.
+    let _b = bound(ctx, &m, "fuse_real_policy", "real_policy")?;
+    ensure_eq(
+        "stat hello, bound",
+        stat(&m.path("hello"))?,
+        (filtered.0, filtered.1, 2),
+    )
+}
+
+test!(fuse_filter_written_then_sent, needs: [TESTMOD]);
+fn fuse_filter_written_then_sent(ctx: &mut Ctx) -> TestResult {
+    need_filter()?;
+    let ctx: &Ctx = ctx;
+    let m = Mount::new()?;
+    let hello = m.path("hello");
+    let (plain, _) = modes("hello");
+    let filter = TestmodFilter::new(ctx, 2)?;
+    // The filter wrote the GETATTR's reply, then passed the request: fs/fuse fails it rather
+    // than send it with the sizes the filter left.
+    let getattrs = m.counts.getattr.load(SeqCst);
+    let got = std::fs::metadata(&hello)
+        .map(|_| ())
+        .map_err(|e| e.raw_os_error());
+    ensure_eq(
+        "stat, the GETATTR written then passed",
+        got,
+        Err(Some(libc::EIO)),
+    )?;
+    ensure_eq(
+        "GETATTRs the daemon saw",
+        m.counts.getattr.load(SeqCst) - getattrs,
+        0,
+    )?;
+    filter.remove()?;
+    ensure_eq("stat, no filter", stat(&hello)?, (plain.0, plain.1, 2))
 }
