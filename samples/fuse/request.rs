@@ -42,7 +42,15 @@ pub(crate) fn request(rq: &mut rso_fuse_request) -> Result {
             opcode: rq.opcode,
             pid: current!().pid() as u32,
         },
-        CallData::new(name, DATA_MAX)?,
+        // Room for data only where there is some: a GETATTR allocates nothing.
+        CallData::new(
+            name,
+            if matches!(rq.opcode, RSO_FUSE_READ | RSO_FUSE_WRITE) {
+                DATA_MAX
+            } else {
+                0
+            },
+        )?,
     );
     if rq.opcode == RSO_FUSE_WRITE {
         r.data()

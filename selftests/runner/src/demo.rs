@@ -172,8 +172,8 @@ fn fuse_demo_real(ctx: &Ctx) -> Result<(), String> {
     drop(link);
     drop(obj);
     step(
-        "attach fuse_real_policy.bpf.o instead: modes lose their write bits, secret is hidden, \
-         vault cannot be opened",
+        "attach fuse_real_policy.bpf.o instead: modes lose their write bits, secret's LOOKUP and \
+         vault's OPEN are denied",
     );
     let (obj, link) = fusefs::attach_bound(&ctx.obj("fuse_real_policy"), "real_policy", m.conn)??;
     for l in ls(&m.dir)? {
