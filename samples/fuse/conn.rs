@@ -191,13 +191,7 @@ impl Conn {
             .get_mut(..name.len())
             .ok_or(EINVAL)?
             .copy_from_slice(name);
-        let len = r.data().with_data(|data| -> Result<usize> {
-            dreq.data
-                .get_mut(..data.len())
-                .ok_or(EINVAL)?
-                .copy_from_slice(data);
-            Ok(data.len())
-        })?;
+        let len = r.data().copy_to(&mut dreq.data).map_err(|_| EINVAL)?;
         if r.req().opcode == RSO_FUSE_WRITE {
             dreq.size = len as u32;
         }

@@ -67,6 +67,16 @@ impl CallData {
         r
     }
 
+    /// Copies the data to the start of `dst`: returns its size, or `E2BIG` if it does not fit.
+    pub(crate) fn copy_to(&self, dst: &mut [u8]) -> Result<usize> {
+        self.with_data(|data| {
+            dst.get_mut(..data.len())
+                .ok_or(E2BIG)?
+                .copy_from_slice(data);
+            Ok(data.len())
+        })
+    }
+
     /// Replaces the data with what `f` writes into the room for it: `f` returns the size of what
     /// it had (which may be more than the room, whose size the data then gets), and so does this.
     /// If `f` fails the data keeps its size: `f` must fail before it writes.

@@ -94,13 +94,7 @@ pub(crate) fn request(rq: &mut rso_fuse_request) -> Result {
         }
     }
     if r.req().opcode == RSO_FUSE_READ {
-        let n = r.data().with_data(|data| -> Result<usize> {
-            rq.data
-                .get_mut(..data.len())
-                .ok_or(EIO)?
-                .copy_from_slice(data);
-            Ok(data.len())
-        })?;
+        let n = r.data().copy_to(&mut rq.data).map_err(|_| EIO)?;
         out.count = n as u32;
     }
     rq.out = out;
