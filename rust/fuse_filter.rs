@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! FUSE request filters: a module sees each synchronous FUSE request before it is sent to the
-//! server, and may answer it, fail it or send it; then it sees the result of each request it sent,
-//! with the server's reply, and may rewrite or fail it.
+//! FUSE request filters: a module attaches a filter to one FUSE connection, and sees each
+//! synchronous request of it before it is sent to the server (LOOKUP, GETATTR, OPEN, READ, WRITE,
+//! READDIR); it may answer it, fail it, rewrite its first in argument or send it; then it sees the
+//! result of each request it sent, with the server's reply, and may rewrite or fail it.
 //!
 //! The filter hook is not in Linux 7.3: it is `kernel/patches/fuse`, which the test kernel
 //! applies. A module includes this file only when the kernel it is built against has the hook
@@ -23,11 +24,16 @@
 use core::{
     ffi::c_int,
     marker::PhantomData,
-    mem::size_of, //
+    mem::size_of,
+    ptr::NonNull, //
 };
 use kernel::{
     bindings,
-    error::to_result,
+    error::{
+        from_err_ptr,
+        to_result, //
+    },
+    fs::LocalFile,
     prelude::*,
     uapi,
     ThisModule, //
@@ -76,6 +82,8 @@ unsafe impl FuseArg for uapi::fuse_write_out {}
 unsafe impl FuseArg for uapi::fuse_open_in {}
 // SAFETY: As above.
 unsafe impl FuseArg for uapi::fuse_open_out {}
+// SAFETY: As above.
+unsafe impl FuseArg for uapi::fuse_getattr_in {}
 
 /// The bytes of `v`.
 fn bytes_of<T: FuseArg>(v: &T) -> &[u8] {
@@ -97,16 +105,18 @@ fn zeroed<T: FuseArg>() -> T {
 
 /// What [`Filter::pre`] decides.
 pub enum Verdict {
-    /// Send the request to the server, then call [`Filter::post`]: the request stays in the
-    /// filter until `post` returns, and dropping the [`Registration`] waits for it.
+    /// Send the request to the server, then call [`Filter::post`] (unless the filter is detached
+    /// before the reply comes).
     Send,
     /// Send the request to the server, with no [`Filter::post`]: a request the filter has no
-    /// interest in, which leaves the filter before it is sent.
+    /// interest in.
     Pass,
     /// The filter answered the request: it wrote every out argument ([`Request::set_out_arg`]);
     /// fs/fuse fails the request with `EIO` if a fixed one was not written, and a variable last one
     /// left unwritten (a READ's data) is empty. (Out arguments are for an answer: a request the
-    /// filter wrote one of and then sends or passes fails with `EIO`.)
+    /// filter wrote one of and then sends or passes fails with `EIO`.) An OPEN cannot be answered
+    /// (`EIO`); a LOOKUP answered with a node the server does not hold is sent to the server
+    /// instead.
     Replied,
 }
 
@@ -121,9 +131,19 @@ pub struct Request<'a> {
 }
 
 impl Request<'_> {
-    /// The connection's number: the name of its directory in `/sys/fs/fuse/connections/`.
-    pub fn conn(&self) -> u32 {
-        self.raw.conn
+    /// The value the filter was attached with ([`Attachment::new`], [`Attachment::update`]).
+    pub fn data(&self) -> u64 {
+        self.raw.data
+    }
+
+    /// The caller's fsuid, as the server sees it (in the connection's user namespace).
+    pub fn uid(&self) -> u32 {
+        self.raw.uid
+    }
+
+    /// The caller's fsgid, as the server sees it.
+    pub fn gid(&self) -> u32 {
+        self.raw.gid
     }
 
     /// The node the request is about.
@@ -153,7 +173,8 @@ impl Request<'_> {
     }
 
     /// Copies out argument `i`, the reply (in [`Filter::post`]: the server's), into `buf` (as much
-    /// as fits): returns the argument's size, or `EINVAL` when the request has no argument `i`.
+    /// as fits): returns the argument's size, or `EINVAL` when the request has no argument `i` or,
+    /// in [`Filter::pre`], when the filter has not written it (it holds no reply yet).
     pub fn out_arg(&self, i: u32, buf: &mut [u8]) -> Result<usize> {
         // SAFETY: As in `in_arg`.
         let n = unsafe {
@@ -190,6 +211,19 @@ impl Request<'_> {
         Ok(v)
     }
 
+    /// Rewrites in argument `i`, which the server then receives (the caller's copy stays as it
+    /// was), in [`Filter::pre`]: only a READ's or READDIR's `fuse_read_in` (argument 0), whose
+    /// offset may change and size shrink (a short reply then means the end of the file to fs/fuse);
+    /// `EINVAL` otherwise.
+    pub fn set_in_arg_as<T: FuseArg>(&mut self, i: u32, v: &T) -> Result {
+        let buf = bytes_of(v);
+        // SAFETY: By the type invariants `raw` is a valid request, ours for the call; fs/fuse reads
+        // `buf.len()` bytes of `buf`.
+        to_result(unsafe {
+            bindings::fuse_filter_set_in_arg(self.raw, i, buf.as_ptr().cast(), buf.len())
+        })
+    }
+
     /// Writes `v` into out argument `i`: `EINVAL` when it has another size.
     pub fn set_out_arg_as<T: FuseArg>(&mut self, i: u32, v: &T) -> Result {
         self.set_out_arg(i, bytes_of(v))
@@ -213,58 +247,71 @@ impl Request<'_> {
 pub trait Filter: 'static {
     /// Called before a request is sent: [`Verdict::Send`] sends it and calls [`Filter::post`]
     /// with the reply, [`Verdict::Pass`] sends it with no `post`, [`Verdict::Replied`] says
-    /// the filter answered it, an error fails it (an errno of -512 or below, which a server may
-    /// not send either, becomes `EIO`). Forced and no-reply requests, which must reach the server,
-    /// are not filtered.
+    /// the filter answered it, an error fails it. fs/fuse turns an errno a server may not send
+    /// (-512 or below) and `ENOSYS`, which it would take as "not implemented" and remember for
+    /// the connection, into `EIO`.
     fn pre(req: &mut Request<'_>) -> Result<Verdict>;
 
-    /// Called after each request [`Filter::pre`] sent with [`Verdict::Send`], with its result
-    /// (`Err` when it failed) and the server's reply in its out arguments, which it may rewrite:
-    /// returns `Ok` to let the result through, or an error that fails the request (or replaces
-    /// its error). fs/fuse takes the result's size from the out arguments, and a failed request
-    /// stays failed.
+    /// Called after each request [`Filter::pre`] sent with [`Verdict::Send`], unless the filter was
+    /// detached before, with its result (`Err` when it failed) and the server's reply in its out
+    /// arguments, which it may rewrite: returns `Ok` (or the request's own error) to let the result
+    /// through, or an error that fails the request (or replaces its error). fs/fuse takes the result's size from the out arguments, and a failed request
+    /// stays failed. It may not change a LOOKUP's node or an OPEN's file handle (`EIO`); when it
+    /// fails a LOOKUP or OPEN the server carried out, fs/fuse sends the server the FORGET or
+    /// RELEASE it is owed.
     fn post(req: &mut Request<'_>, ret: Result) -> Result;
 }
 
-/// A registered filter: registered from [`Registration::new`] until it is dropped. fs/fuse holds
-/// one filter at a time.
+/// A filter attached to one FUSE connection, from [`Attachment::new`] until it is dropped, or
+/// until the connection is aborted or unmounted. A connection has one filter at a time.
 ///
-/// While it is registered, fs/fuse pins the module: a module that keeps one from its init to
-/// its exit can never be unloaded, so register while the filter has work (as `rso_fuse` does,
-/// while an instance is bound). Dropping it waits until no request is in the filter any more,
-/// including requests [`Verdict::Send`] sent that wait for the server's reply (not those
-/// [`Verdict::Pass`] sent): do not drop it where the server might be waiting for the dropping
-/// thread (the server's own thread, while requests it has not answered are in flight), nor with a
-/// lock held that `F`'s methods take.
+/// Dropping it detaches the filter without waiting for the server or for requests: those in the
+/// filter keep it, and the module, until they leave it, and a request sent to the server meanwhile
+/// completes without [`Filter::post`] (unless its `post` had started). Dropping may sleep: drop it
+/// in process context. A module that keeps an attachment, or whose filter still has a request at
+/// the server, cannot be unloaded (fs/fuse pins it; `rmmod` fails with `EBUSY`).
 ///
 /// # Invariants
 ///
-/// `ops` is registered with fs/fuse, with `F`'s callbacks, until `drop`.
-pub struct Registration<F: Filter> {
-    ops: KBox<bindings::fuse_filter_ops>,
+/// `raw` is a filter `fuse_filter_attach()` returned, with `F`'s callbacks, not detached until
+/// `drop`.
+pub struct Attachment<F: Filter> {
+    raw: NonNull<bindings::fuse_filter>,
     _filter: PhantomData<F>,
 }
 
-impl<F: Filter> Registration<F> {
-    /// Registers `F` as the FUSE request filter: `EBUSY` when another filter is registered.
-    pub fn new(module: &'static ThisModule) -> Result<Self> {
-        let ops = KBox::new(
-            bindings::fuse_filter_ops {
-                pre: Some(Self::pre_c),
-                post: Some(Self::post_c),
-                owner: module.as_ptr(),
-            },
-            GFP_KERNEL,
-        )?;
-        // SAFETY: `ops` is valid and stays so until `drop` unregisters it: the box's contents
-        // do not move with the box, and are freed only after `drop`. Its callbacks are `F`'s,
-        // in this module, which fs/fuse pins meanwhile.
-        to_result(unsafe { bindings::fuse_filter_register(&*ops) })?;
-        // INVARIANT: `ops` is registered.
+impl<F: Filter> Attachment<F> {
+    /// Attaches `F` to the FUSE connection `file` names: its `/dev/fuse` file (the server's), or a
+    /// file of its mount (which needs `CAP_SYS_ADMIN`). Each request carries `data` to the filter
+    /// ([`Request::data`]).
+    ///
+    /// `EBUSY` when the connection has a filter, `EPERM` when `file` is not the server's and the
+    /// caller lacks `CAP_SYS_ADMIN`, `EINVAL` when `file` is not of a FUSE connection, `ENOTCONN`
+    /// when the connection is gone.
+    pub fn new(file: &LocalFile, module: &'static ThisModule, data: u64) -> Result<Self> {
+        let ops = bindings::fuse_filter_ops {
+            pre: Some(Self::pre_c),
+            post: Some(Self::post_c),
+            owner: module.as_ptr(),
+        };
+        // SAFETY: `file` is a valid file for the call, and `ops` a valid table, which fs/fuse
+        // copies. Its callbacks are `F`'s, compiled into the module whose `ThisModule` `module`
+        // is (safe code has no other: each module's crate has its own `THIS_MODULE`), which
+        // fs/fuse pins while they can be called.
+        let raw = from_err_ptr(unsafe { bindings::fuse_filter_attach(file.as_ptr(), &ops, data) })?;
+        // INVARIANT: `raw` is attached.
         Ok(Self {
-            ops,
+            raw: NonNull::new(raw).ok_or(EINVAL)?,
             _filter: PhantomData,
         })
+    }
+
+    /// Changes the value requests carry to the filter from now on; `file` must name the same
+    /// connection (`EINVAL` otherwise; `ENOTCONN` once the connection is gone), under the rules of
+    /// [`Attachment::new`].
+    pub fn update(&self, file: &LocalFile, data: u64) -> Result {
+        // SAFETY: By the type invariants `raw` is attached; `file` is valid for the call.
+        to_result(unsafe { bindings::fuse_filter_update(self.raw.as_ptr(), file.as_ptr(), data) })
     }
 
     /// # Safety
@@ -300,16 +347,14 @@ impl<F: Filter> Registration<F> {
     }
 }
 
-impl<F: Filter> Drop for Registration<F> {
+impl<F: Filter> Drop for Attachment<F> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariants `ops` is registered; fs/fuse returns once no request is
-        // in it, and `ops` is freed after that.
-        unsafe { bindings::fuse_filter_unregister(&*self.ops) };
+        // SAFETY: By the type invariants `raw` is attached, and not used after this.
+        unsafe { bindings::fuse_filter_detach(self.raw.as_ptr()) };
     }
 }
 
-// SAFETY: The registration is only the ops table's address; fs/fuse may unregister it from any
-// thread.
-unsafe impl<F: Filter> Send for Registration<F> {}
-// SAFETY: A shared registration offers no method.
-unsafe impl<F: Filter> Sync for Registration<F> {}
+// SAFETY: fs/fuse may detach a filter from any thread.
+unsafe impl<F: Filter> Send for Attachment<F> {}
+// SAFETY: The one method of a shared attachment, `update`, is an atomic store in fs/fuse.
+unsafe impl<F: Filter> Sync for Attachment<F> {}
