@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The bindings of connection names to `fuse_ops` instances, which `reg`, `unreg` and `update`
-//! keep, and the lookup of a request's instance.
+//! The names of `/dev/rso_fuse` connections bound to `fuse_ops` instances, which `reg`, `unreg`
+//! and `update` keep, and the lookup of a request's instance. (Real FUSE connections are not
+//! named: `real.rs` attaches a filter to the connection itself.)
 
 use crate::{
     struct_ops::{
@@ -17,7 +18,7 @@ use kernel::prelude::*;
 /// One binding: a connection name, the map id of the instance bound to it, and the number of
 /// attachments (links) of that instance.
 #[derive(Clone, Copy)]
-struct Binding {
+struct Bound {
     conn: ConnName,
     id: u32,
     links: usize,
@@ -30,15 +31,15 @@ struct Binding {
 ///
 /// `buckets.len()` is 0 or a power of two, every binding is in the bucket its name hashes to,
 /// no name is bound twice, and `len` is the number of bindings.
-pub(crate) struct Bindings {
-    buckets: KVec<KVec<Binding>>,
+pub(crate) struct NameTable {
+    buckets: KVec<KVec<Bound>>,
     len: usize,
 }
 
-/// The bindings of the module, initialised in its init.
-pub(crate) static BINDINGS: StaticMutex<Bindings> = StaticMutex::new(Bindings::new());
+/// The names bound in the module, initialised in its init.
+pub(crate) static CONN_NAMES: StaticMutex<NameTable> = StaticMutex::new(NameTable::new());
 
-impl Bindings {
+impl NameTable {
     const fn new() -> Self {
         Self {
             buckets: KVec::new(),
@@ -58,12 +59,12 @@ impl Bindings {
         Self::hash(conn) & n.wrapping_sub(1)
     }
 
-    fn get(&self, conn: &ConnName) -> Option<&Binding> {
+    fn get(&self, conn: &ConnName) -> Option<&Bound> {
         let bucket = self.buckets.get(Self::slot(conn, self.buckets.len()))?;
         bucket.iter().find(|b| b.conn == *conn)
     }
 
-    fn get_mut(&mut self, conn: &ConnName) -> Option<&mut Binding> {
+    fn get_mut(&mut self, conn: &ConnName) -> Option<&mut Bound> {
         let slot = Self::slot(conn, self.buckets.len());
         let bucket = self.buckets.get_mut(slot)?;
         bucket.iter_mut().find(|b| b.conn == *conn)
@@ -71,7 +72,7 @@ impl Bindings {
 
     /// Binds `b.conn`, which the caller found unbound. On error no binding changed (the table
     /// may have grown).
-    fn insert(&mut self, b: Binding) -> Result {
+    fn insert(&mut self, b: Bound) -> Result {
         if self.len >= self.buckets.len() {
             self.grow()?;
         }
@@ -105,8 +106,7 @@ impl Bindings {
             buckets.push(KVec::new(), GFP_KERNEL)?;
         }
         for &b in self.buckets.iter().flat_map(|bucket| bucket.iter()) {
-            let bucket: &mut KVec<Binding> =
-                buckets.get_mut(Self::slot(&b.conn, n)).ok_or(ENOMEM)?;
+            let bucket: &mut KVec<Bound> = buckets.get_mut(Self::slot(&b.conn, n)).ok_or(ENOMEM)?;
             bucket.push(b, GFP_KERNEL)?;
         }
         self.buckets = buckets;
@@ -117,14 +117,14 @@ impl Bindings {
 /// Binds `conn` to the instance of map `id` (`reg`): one more link when it is bound to it
 /// already, `EEXIST` when it is bound to another instance.
 pub(crate) fn bind(conn: &ConnName, id: u32) -> Result {
-    let mut bindings = BINDINGS.lock()?;
+    let mut bindings = CONN_NAMES.lock()?;
     match bindings.get_mut(conn) {
         Some(b) if b.id == id => b.links += 1,
         Some(_) => {
             pr_warn!("fuse_ops: the connection is bound to another instance\n");
             return Err(EEXIST);
         }
-        None => bindings.insert(Binding {
+        None => bindings.insert(Bound {
             conn: *conn,
             id,
             links: 1,
@@ -135,7 +135,7 @@ pub(crate) fn bind(conn: &ConnName, id: u32) -> Result {
 
 /// One link less of the instance of map `id` on `conn` (`unreg`); the last one unbinds it.
 pub(crate) fn unbind(conn: &ConnName, id: u32) {
-    let Ok(mut bindings) = BINDINGS.lock() else {
+    let Ok(mut bindings) = CONN_NAMES.lock() else {
         return;
     };
     if let Some(b) = bindings.get_mut(conn) {
@@ -151,7 +151,7 @@ pub(crate) fn unbind(conn: &ConnName, id: u32) {
 /// Moves the binding of `conn` to the instance of map `id` (`update`): `EBUSY` when the old
 /// instance has other links.
 pub(crate) fn rebind(conn: &ConnName, id: u32) -> Result {
-    let mut bindings = BINDINGS.lock()?;
+    let mut bindings = CONN_NAMES.lock()?;
     let b = bindings.get_mut(conn).ok_or(ENOENT)?;
     if b.links != 1 {
         return Err(EBUSY);
@@ -163,13 +163,13 @@ pub(crate) fn rebind(conn: &ConnName, id: u32) -> Result {
 /// The instance bound to `conn`, with a reference that keeps it alive.
 pub(crate) fn lookup(conn: &ConnName) -> Option<InstanceRef<FuseOps>> {
     // The guard is dropped at the end of the statement: the registry is not read under it.
-    let id = BINDINGS.lock().ok()?.get(conn)?.id;
+    let id = CONN_NAMES.lock().ok()?.get(conn)?.id;
     FUSE.get(id)
 }
 
 /// Frees the table (the module's exit).
 pub(crate) fn clear() {
-    if let Ok(mut bindings) = BINDINGS.lock() {
-        *bindings = Bindings::new();
+    if let Ok(mut bindings) = CONN_NAMES.lock() {
+        *bindings = NameTable::new();
     }
 }

@@ -52,6 +52,7 @@ enum rso_fuse_opcode {
 /* Bytes of READ, READDIR or WRITE data on a real FUSE connection: a page. */
 #define RSO_FUSE_REAL_DATA_MAX	4096
 #define RSO_FUSE_CONN_MAX	16	/* bytes of a connection name, NUL included */
+#define RSO_FUSE_REAL_CONN	"fuse"	/* the conn of a real FUSE connection */
 #define RSO_FUSE_QUEUE_MAX	8	/* requests a connection holds unanswered */
 
 /*
@@ -72,7 +73,9 @@ struct rso_fuse_req {
 	__u64 unique;	/* 0 until the request goes to the daemon */
 	__u64 nodeid;
 	__u32 opcode;
-	__u32 pid;
+	__u32 pid;	/* the caller's, in the connection's pid namespace */
+	__u32 uid;	/* real FUSE: the caller's fsuid, as the server sees it */
+	__u32 gid;	/* real FUSE: the caller's fsgid (both 0 on /dev/rso_fuse) */
 };
 
 /* The in arguments: a prefilter may rewrite them. */
@@ -88,10 +91,12 @@ struct rso_fuse_in {
 /*
  * The out arguments, the reply: a postfilter may rewrite them. On a real
  * FUSE connection (see samples/fuse/real.rs) they are the reply's
- * attributes (LOOKUP, GETATTR) from nodeid to generation, fh and open_flags
- * (OPEN), and count, the bytes read or written (READ, READDIR, WRITE); a
- * prefilter that answers a LOOKUP or GETATTR fills them all. A READDIR's
- * data is struct fuse_dirent records, as a server sends them.
+ * attributes (LOOKUP, GETATTR: every field of struct fuse_attr, valid the
+ * attribute timeout and entry_valid the entry timeout, both in seconds),
+ * fh and open_flags (OPEN), and count, the bytes read or written (READ,
+ * READDIR, WRITE); a prefilter that answers a LOOKUP or GETATTR fills them
+ * all. A READDIR's data is struct fuse_dirent records, as a server sends
+ * them. A postfilter may not change a LOOKUP's nodeid or an OPEN's fh.
  */
 struct rso_fuse_out {
 	__u64 nodeid;
@@ -111,7 +116,12 @@ struct rso_fuse_out {
 	__u64 generation;	/* LOOKUP */
 	__u64 fh;		/* OPEN: the server's file handle (read-only) */
 	__u32 open_flags;	/* OPEN: FOPEN_* */
-	__u32 reserved;
+	__u32 rdev;
+	__u32 atimensec;
+	__u32 mtimensec;
+	__u32 ctimensec;
+	__u32 attr_flags;	/* FUSE_ATTR_* */
+	__u64 entry_valid;	/* LOOKUP: seconds the kernel may keep the name */
 };
 
 /*
@@ -147,8 +157,18 @@ struct rso_fuse_out {
 	int (*bench0)(void);						\
 	int (*bench2)(int a, int b);					\
 	int (*bench5)(int a, int b, int c, int d, int e);		\
-	/* The connection the instance binds to (reg), NUL-terminated. */ \
-	char conn[RSO_FUSE_CONN_MAX];
+	/*								\
+	 * The connection the instance binds to (reg), NUL-terminated:	\
+	 * a /dev/rso_fuse connection's name, or "fuse" for the real	\
+	 * FUSE connection fuse_fd names.				\
+	 */								\
+	char conn[RSO_FUSE_CONN_MAX];					\
+	/*								\
+	 * With conn "fuse": a file descriptor, in the process that	\
+	 * attaches the instance, of the connection's /dev/fuse file	\
+	 * (its server's) or, for root, of a file of its mount.		\
+	 */								\
+	int fuse_fd;
 
 struct fuse_ops {
 	RSO_FUSE_OPS_MEMBERS

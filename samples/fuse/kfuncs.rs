@@ -37,6 +37,8 @@ pub(crate) struct CallData {
     /// It is on the heap: a real READ's can be a page.
     buf: Cell<KVec<u8>>,
     len: Cell<usize>,
+    /// Whether a program replaced the data (`bpf_rso_fuse_set_data`).
+    set: Cell<bool>,
 }
 
 impl CallData {
@@ -51,6 +53,7 @@ impl CallData {
             namelen: name.len(),
             buf: Cell::new(KVec::from_elem(0, cap, GFP_KERNEL)?),
             len: Cell::new(0),
+            set: Cell::new(false),
         })
     }
 
@@ -91,6 +94,11 @@ impl CallData {
         r
     }
 
+    /// Whether a program replaced the data.
+    pub(crate) fn was_set(&self) -> bool {
+        self.set.get()
+    }
+
     /// Replaces the data with `src`: `E2BIG` beyond the room for it.
     pub(crate) fn set_data(&self, src: &[u8]) -> Result<usize> {
         self.fill(|buf| {
@@ -117,6 +125,7 @@ impl FuseOpsKfuncs for fuse_ops {
     }
 
     fn bpf_rso_fuse_set_data(req: &CallReq, src: &Dynptr<'_>, len: u32) -> Result<c_int> {
+        req.data().set.set(true);
         let n = req.data().fill(|buf| {
             src.read(0, buf.get_mut(..len as usize).ok_or(E2BIG)?)?;
             Ok(len as usize)

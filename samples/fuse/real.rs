@@ -3,24 +3,29 @@
 //! Real FUSE requests, through the FUSE request filter of `kernel/patches/fuse`
 //! (`rust/fuse_filter.rs`).
 //!
-//! An instance whose `conn` is `fuse:<n>` filters the requests of FUSE connection `n`, the
-//! number of its directory in `/sys/fs/fuse/connections/`: LOOKUP, GETATTR, OPEN, READ, READDIR
-//! and WRITE go through its filters, the others to the server. The module registers the filter
-//! while such an instance is attached; a connection no instance is bound to behaves as plain FUSE,
-//! and its requests leave the filter before they are sent ([`Verdict::Pass`]), as do those of a
-//! bound one that no postfilter waits for.
+//! An instance whose `conn` is `"fuse"` filters the requests of the FUSE connection its `fuse_fd`
+//! names, in the process that attaches it: the connection's `/dev/fuse` file (its server's), or,
+//! for root, a file of its mount. `reg` attaches the module's filter to that connection, with the
+//! instance's map id as the filter's data, and `unreg` detaches it; LOOKUP, GETATTR, OPEN, READ,
+//! READDIR and WRITE go through the instance's filters, the others to the server. The filter is
+//! the connection's: a new mount, even with the same device number, has none, and detaching
+//! never waits for the server.
 //!
 //! Routes, on a real connection: `BPF_FUSE_REPLIED` answers in the kernel, an errno (-511 to -1,
 //! as fs/fuse takes from a server) fails the request, and every other route sends it to the
 //! server (the server is the lower file system here); `BPF_FUSE_POSTFILTER` and
-//! `BPF_FUSE_USER_POSTFILTER` run the postfilter on its reply.
+//! `BPF_FUSE_USER_POSTFILTER` run the postfilter on its reply. A prefilter's rewrite of a READ's
+//! or READDIR's offset and size (no larger than asked; a short reply then means the end of the
+//! file to fs/fuse, as a server's would) reaches the server; the rest of a request (its node, a
+//! LOOKUP's name, an OPEN's flags, a WRITE's offset, size and data, which are tied to what the
+//! kernel does with the reply) cannot be rewritten on a real connection, and a prefilter that
+//! tries fails the request with `EIO`.
 
 use crate::{
-    bindings::lookup,
     fuse_filter::{
         opcode,
+        Attachment,
         Filter,
-        Registration,
         Request,
         Verdict, //
     },
@@ -33,88 +38,100 @@ use crate::{
         CallReq, //
     },
     struct_ops::{
+        Instance,
         ModuleInit,
         StaticMutex, //
     },
-    ConnName,
-    CONN_MAX,
+    FuseOps,
     FUSE,
     NAME_MAX,
     REAL_DATA_MAX, //
 };
 use core::ffi::c_int;
 use kernel::{
+    fs::LocalFile,
     prelude::*,
     static_lock_class,
+    sync::aref::ARef,
     uapi,
     ThisModule, //
 };
 
-use crate::REAL_PREFIX as PREFIX;
-
-/// `fuse:<conn>`, the name an instance binds connection `conn` by.
-fn name_of(conn: u32) -> ConnName {
-    let mut name: ConnName = [0; CONN_MAX];
-    let mut digits = [0u8; 10];
-    let mut n = conn;
-    let mut len = 0;
-    for d in digits.iter_mut() {
-        *d = b'0' + (n % 10) as u8;
-        n /= 10;
-        len += 1;
-        if n == 0 {
-            break;
-        }
-    }
-    let bytes = Iterator::chain(PREFIX.iter(), digits.iter().take(len).rev()).copied();
-    // 5 + 10 bytes fit the 16 of a name, with its NUL.
-    for (dst, b) in name.iter_mut().zip(bytes) {
-        *dst = b;
-    }
-    name
-}
-
-/// The filter's registration while instances are bound to real connections.
-pub(crate) struct Filters {
+/// The filter attached for each instance bound to a real connection, by map id. Taken in `reg`,
+/// `unreg` and `update` only: requests find their instance by the filter's data, its map id.
+struct Attached {
     module: Option<&'static ThisModule>,
-    reg: Option<Registration<RealFilter>>,
-    bound: usize,
+    by_id: KVec<(u32, Attachment<RealFilter>)>,
 }
 
-/// The module's filter, initialised in its init.
-static FILTERS: StaticMutex<Filters> = StaticMutex::new(Filters {
+/// The module's attachments, initialised in its init.
+static ATTACHED: StaticMutex<Attached> = StaticMutex::new(Attached {
     module: None,
-    reg: None,
-    bound: 0,
+    by_id: KVec::new(),
 });
 
-/// Initialises the filter's state (the module's init): `module` is the module, which fs/fuse
-/// pins while the filter is registered.
+/// Initialises the attachments' table (the module's init): `module` is the module, which fs/fuse
+/// pins while a filter of it is attached.
 pub(crate) fn init(init: &ModuleInit, module: &'static ThisModule) -> Result {
-    FILTERS.init(init, c"rso_fuse_filters", static_lock_class!())?;
-    FILTERS.lock()?.module = Some(module);
+    ATTACHED.init(init, c"rso_fuse_attached", static_lock_class!())?;
+    ATTACHED.lock()?.module = Some(module);
     Ok(())
 }
 
-/// One more instance attached to a real connection (`reg`): the first registers the filter.
-pub(crate) fn hold() -> Result {
-    let mut f = FILTERS.lock()?;
-    if f.reg.is_none() {
-        f.reg = Some(Registration::new(f.module.ok_or(EINVAL)?)?);
+/// The file `inst`'s `fuse_fd` names, in the calling process.
+fn file_of(inst: &Instance<FuseOps>) -> Result<ARef<LocalFile>> {
+    let fd = u32::try_from(inst.data().fuse_fd).map_err(|_| EBADF)?;
+    LocalFile::fget(fd).map_err(|_| EBADF)
+}
+
+/// Attaches the filter to the connection `inst` names (`reg`): `EBUSY` when the instance is
+/// attached already, or when the connection has a filter.
+pub(crate) fn attach(inst: &Instance<FuseOps>) -> Result {
+    let file = file_of(inst)?;
+    let mut a = ATTACHED.lock()?;
+    if a.by_id.iter().any(|(id, _)| *id == inst.id()) {
+        pr_warn!("fuse_ops: an instance binds one real connection, with one link\n");
+        return Err(EBUSY);
     }
-    f.bound += 1;
+    a.by_id.reserve(1, GFP_KERNEL)?;
+    let filter = Attachment::new(&file, a.module.ok_or(EINVAL)?, u64::from(inst.id()))?;
+    a.by_id.push(
+        (inst.id(), filter),
+        GFP_KERNEL, // Reserved above: cannot fail.
+    )?;
     Ok(())
 }
 
-/// One less (`unreg`): the last unregisters the filter, which waits for the requests in it.
-/// `FILTERS` is held meanwhile: the filter never takes it.
-pub(crate) fn release() {
-    let Ok(mut f) = FILTERS.lock() else {
+/// Detaches the filter of `inst` (`unreg`), which never waits for the server.
+pub(crate) fn detach(inst: &Instance<FuseOps>) {
+    let Ok(mut a) = ATTACHED.lock() else {
         return;
     };
-    f.bound = f.bound.saturating_sub(1);
-    if f.bound == 0 {
-        f.reg = None;
+    if let Some(i) = a.by_id.iter().position(|(id, _)| *id == inst.id()) {
+        // Dropped here: detached.
+        let _ = a.by_id.remove(i);
+    }
+}
+
+/// Moves the filter of `old` to `new` (`update`): `new`'s `fuse_fd` must name the same
+/// connection.
+pub(crate) fn rebind(new: &Instance<FuseOps>, old: &Instance<FuseOps>) -> Result {
+    let file = file_of(new)?;
+    let mut a = ATTACHED.lock()?;
+    let entry = a
+        .by_id
+        .iter_mut()
+        .find(|(id, _)| *id == old.id())
+        .ok_or(ENOENT)?;
+    entry.1.update(&file, u64::from(new.id()))?;
+    entry.0 = new.id();
+    Ok(())
+}
+
+/// Frees the table (the module's exit, when no instance is attached).
+pub(crate) fn clear() {
+    if let Ok(mut a) = ATTACHED.lock() {
+        a.by_id = KVec::new();
     }
 }
 
@@ -144,13 +161,18 @@ fn out_of(attr: &uapi::fuse_attr, out: &mut rso_fuse_out) {
     out.atime = attr.atime;
     out.mtime = attr.mtime;
     out.ctime = attr.ctime;
+    out.atimensec = attr.atimensec;
+    out.mtimensec = attr.mtimensec;
+    out.ctimensec = attr.ctimensec;
     out.nlink = attr.nlink;
     out.uid = attr.uid;
     out.gid = attr.gid;
+    out.rdev = attr.rdev;
     out.blksize = attr.blksize;
+    out.attr_flags = attr.flags;
 }
 
-/// The attributes of a reply from the out arguments (what the out arguments do not hold stays).
+/// The attributes of a reply from the out arguments: every field of `fuse_attr`.
 fn attr_of(out: &rso_fuse_out, attr: &mut uapi::fuse_attr) {
     attr.size = out.size;
     attr.mode = out.mode;
@@ -159,10 +181,15 @@ fn attr_of(out: &rso_fuse_out, attr: &mut uapi::fuse_attr) {
     attr.atime = out.atime;
     attr.mtime = out.mtime;
     attr.ctime = out.ctime;
+    attr.atimensec = out.atimensec;
+    attr.mtimensec = out.mtimensec;
+    attr.ctimensec = out.ctimensec;
     attr.nlink = out.nlink;
     attr.uid = out.uid;
     attr.gid = out.gid;
+    attr.rdev = out.rdev;
     attr.blksize = out.blksize;
+    attr.flags = out.attr_flags;
 }
 
 /// The request the filters see, and its in arguments.
@@ -209,6 +236,8 @@ fn call_req(req: &Request<'_>, op: u32) -> Result<(CallReq, rso_fuse_in)> {
             nodeid: req.nodeid(),
             opcode: op,
             pid: req.pid(),
+            uid: req.uid(),
+            gid: req.gid(),
         },
         CallData::new(name.get(..namelen).ok_or(EINVAL)?, cap)?,
     );
@@ -219,25 +248,43 @@ fn call_req(req: &Request<'_>, op: u32) -> Result<(CallReq, rso_fuse_in)> {
 }
 
 /// Writes the out arguments into the reply of `req` (LOOKUP, GETATTR, OPEN, WRITE; the data of
-/// READ and READDIR). The reply's timeouts become `out.valid` with `timeouts`, and stay the
-/// server's otherwise.
-fn write_reply(req: &mut Request<'_>, r: &CallReq, out: &rso_fuse_out, timeouts: bool) -> Result {
+/// READ and READDIR). A prefilter's answer (`answer`) is made from `out` alone; a postfilter's
+/// rewrite changes the server's reply, whose timeouts stay unless the postfilter changed them
+/// (`timeouts`).
+fn write_reply(
+    req: &mut Request<'_>,
+    r: &CallReq,
+    out: &rso_fuse_out,
+    answer: bool,
+    timeouts: bool,
+) -> Result {
     match r.req().opcode {
         RSO_FUSE_LOOKUP => {
-            let mut e: uapi::fuse_entry_out = req.out_arg_as(0)?;
+            let mut e: uapi::fuse_entry_out = if answer {
+                Default::default()
+            } else {
+                req.out_arg_as(0)?
+            };
             e.nodeid = out.nodeid;
             e.generation = out.generation;
-            if timeouts {
-                e.entry_valid = out.valid;
+            if answer || timeouts {
+                e.entry_valid = out.entry_valid;
+                e.entry_valid_nsec = 0;
                 e.attr_valid = out.valid;
+                e.attr_valid_nsec = 0;
             }
             attr_of(out, &mut e.attr);
             req.set_out_arg_as(0, &e)
         }
         RSO_FUSE_GETATTR => {
-            let mut a: uapi::fuse_attr_out = req.out_arg_as(0)?;
-            if timeouts {
+            let mut a: uapi::fuse_attr_out = if answer {
+                Default::default()
+            } else {
+                req.out_arg_as(0)?
+            };
+            if answer || timeouts {
                 a.attr_valid = out.valid;
+                a.attr_valid_nsec = 0;
             }
             attr_of(out, &mut a.attr);
             req.set_out_arg_as(0, &a)
@@ -268,6 +315,31 @@ fn write_reply(req: &mut Request<'_>, r: &CallReq, out: &rso_fuse_out, timeouts:
     }
 }
 
+/// Passes a prefilter's rewrite of `in_args` (from `orig`) on to the server where a real request
+/// can carry it (a READ's or READDIR's offset, and a size no larger), or fails with `EIO`.
+fn write_in_args(req: &mut Request<'_>, op: u32, orig: &rso_fuse_in, new: &rso_fuse_in) -> Result {
+    let same = |a: &rso_fuse_in, b: &rso_fuse_in| {
+        (a.nodeid, a.offset, a.size, a.namelen, a.flags)
+            == (b.nodeid, b.offset, b.size, b.namelen, b.flags)
+    };
+    if same(orig, new) {
+        return Ok(());
+    }
+    let moved = rso_fuse_in {
+        offset: new.offset,
+        size: new.size,
+        ..*orig
+    };
+    if !matches!(op, RSO_FUSE_READ | RSO_FUSE_READDIR) || !same(&moved, new) {
+        return Err(EIO);
+    }
+    // fs/fuse refuses a larger size, which would not fit the reply's room.
+    let mut r: uapi::fuse_read_in = req.in_arg_as(0)?;
+    r.offset = new.offset;
+    r.size = new.size;
+    req.set_in_arg_as(0, &r).map_err(|_| EIO)
+}
+
 /// The out arguments of the server's reply to `req`.
 fn read_reply(req: &Request<'_>, r: &CallReq, out: &mut rso_fuse_out) -> Result {
     match r.req().opcode {
@@ -276,6 +348,7 @@ fn read_reply(req: &Request<'_>, r: &CallReq, out: &mut rso_fuse_out) -> Result 
             out.nodeid = e.nodeid;
             out.generation = e.generation;
             out.valid = e.attr_valid;
+            out.entry_valid = e.entry_valid;
             out_of(&e.attr, out);
         }
         RSO_FUSE_GETATTR => {
@@ -311,34 +384,40 @@ impl Filter for RealFilter {
         let Some(op) = op_of(req.opcode()) else {
             return Ok(Verdict::Pass);
         };
-        let Some(inst) = lookup(&name_of(req.conn())) else {
+        // The instance whose `reg` attached the filter (none while a detach is under way).
+        let Some(inst) = u32::try_from(req.data()).ok().and_then(|id| FUSE.get(id)) else {
             return Ok(Verdict::Pass);
         };
-        let (r, mut in_args) = match call_req(req, op) {
-            Ok(v) => v,
-            // A name longer than the programs' view goes to the server unfiltered.
-            Err(e) if e == ENAMETOOLONG => return Ok(Verdict::Pass),
-            Err(e) => return Err(e),
+        // A request the programs cannot see (a name longer than their view, an argument of an
+        // old protocol version's size) goes to the server unfiltered.
+        let Ok((r, orig)) = call_req(req, op) else {
+            return Ok(Verdict::Pass);
         };
+        let mut in_args = rso_fuse_in { ..orig };
         let mut out = rso_fuse_out::default();
         let route = prefilter(&r, &inst, &mut in_args, &mut out).unwrap_or(BPF_FUSE_USER as c_int);
+        // A WRITE's data is the caller's pages: a prefilter cannot replace it here.
+        if op == RSO_FUSE_WRITE && r.data().was_set() {
+            return Err(EIO);
+        }
         match route as u32 {
-            // An OPEN must reach the server: the handle it returns is what later requests on the
-            // file carry to it.
-            BPF_FUSE_REPLIED if op == RSO_FUSE_OPEN => Err(EIO),
             BPF_FUSE_REPLIED => {
                 // A reply that does not fit the request (more data than it asked for) is the
-                // program's error: the request fails with EIO.
-                write_reply(req, &r, &out, true).map_err(|_| EIO)?;
+                // program's error: the request fails with EIO. (fs/fuse refuses an answered
+                // OPEN: only the server can give its handle.)
+                write_reply(req, &r, &out, true, true).map_err(|_| EIO)?;
                 Ok(Verdict::Replied)
             }
             BPF_FUSE_POSTFILTER | BPF_FUSE_USER_POSTFILTER => {
+                write_in_args(req, op, &orig, &in_args)?;
                 req.set_private(RUN_POSTFILTER | u64::from(inst.id()));
                 Ok(Verdict::Send)
             }
             _ if is_errno(route) => Err(Error::from_errno(route)),
-            // No postfilter waits for the reply: the request leaves the filter.
-            BPF_FUSE_CONTINUE | BPF_FUSE_USER => Ok(Verdict::Pass),
+            BPF_FUSE_CONTINUE | BPF_FUSE_USER => {
+                write_in_args(req, op, &orig, &in_args)?;
+                Ok(Verdict::Pass)
+            }
             _ => Err(EIO),
         }
     }
@@ -353,10 +432,11 @@ impl Filter for RealFilter {
             // The instance was detached meanwhile: the reply goes through as it is.
             return Ok(());
         };
+        // The in args as the server received them.
         let (r, in_args) = call_req(req, op)?;
         let mut out = rso_fuse_out::default();
         read_reply(req, &r, &mut out)?;
-        let valid = out.valid;
+        let timeouts = (out.valid, out.entry_valid);
         match postfilter(&r, &inst, &in_args, &mut out).unwrap_or(0) {
             0 => {}
             e if is_errno(e) => return Err(Error::from_errno(e)),
@@ -366,7 +446,8 @@ impl Filter for RealFilter {
         // OPEN's flags as the postfilter left them. The server's entry and attribute timeouts
         // stay, unless the postfilter changed them.
         if !matches!(op, RSO_FUSE_READ | RSO_FUSE_READDIR) {
-            write_reply(req, &r, &out, out.valid != valid)?;
+            let changed = (out.valid, out.entry_valid) != timeouts;
+            write_reply(req, &r, &out, false, changed)?;
         }
         Ok(())
     }

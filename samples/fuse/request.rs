@@ -5,9 +5,9 @@
 
 use crate::{
     backing::BACKING,
-    bindings::lookup,
     conn::Conn,
     conn_name,
+    conn_names::lookup,
     fuse_h::*,
     kfuncs::{
         is_errno,
@@ -41,6 +41,9 @@ pub(crate) fn request(rq: &mut rso_fuse_request) -> Result {
             nodeid: rq.nodeid,
             opcode: rq.opcode,
             pid: current!().pid() as u32,
+            // The caller's credentials reach programs on real FUSE connections only.
+            uid: 0,
+            gid: 0,
         },
         // Room for data only where there is some: a GETATTR allocates nothing.
         CallData::new(

@@ -2,14 +2,17 @@
 /*
  * A fuse_ops program for a real FUSE connection that answers badly
  * (fuse_real_bad_replies): a LOOKUP of "badmode" is answered with a mode of
- * no file type, of "badret" with a route that does not exist; a READ of 6
+ * no file type, of "badnode" with a node the daemon never gave (fs/fuse
+ * sends it to the daemon instead), of "badret" with a route that does not
+ * exist; a READ of 6
  * bytes is answered without its data, a READ of other sizes under 16 with
  * 16 bytes, more than it asked for; the GETATTR postfilter of the
  * daemon's node 3 returns neither 0 nor an errno; an OPEN of its node 4 is
  * answered (O_NONBLOCK), which only the daemon may do, or failed with
  * ENOSYS, which only the daemon may send; the OPEN postfilter of other
  * nodes rewrites the daemon's file handle, which the module must not let
- * through. The runner binds it to "fuse:<n>" before it loads it.
+ * through. The runner binds it to a real connection (conn "fuse",
+ * fuse_fd) before it loads it.
  */
 
 #include "vmlinux.h"
@@ -39,10 +42,18 @@ int BPF_PROG(bad_lookup_pre, const struct rso_fuse_req *req, struct rso_fuse_in 
 	bpf_dynptr_from_mem(b->s, sizeof(b->s), 0, &d);
 	n = bpf_rso_fuse_name(req, &d);
 	if (n == 7 && name_is(b->s, "badmode", 7)) {
+		/* The root: a node the server holds, so the answer is used. */
+		out_args->nodeid = 1;
+		out_args->ino = 1;
+		out_args->nlink = 1;
+		out_args->mode = 0644;	/* no S_IFREG */
+		return BPF_FUSE_REPLIED;
+	}
+	if (n == 7 && name_is(b->s, "badnode", 7)) {
 		out_args->nodeid = 42;
 		out_args->ino = 42;
 		out_args->nlink = 1;
-		out_args->mode = 0644;	/* no S_IFREG */
+		out_args->mode = 0100644;
 		return BPF_FUSE_REPLIED;
 	}
 	if (n == 6 && name_is(b->s, "badret", 6))
@@ -112,5 +123,5 @@ struct fuse_ops real_bad = {
 	.getattr_postfilter = (void *)bad_getattr_post,
 	.open_prefilter = (void *)bad_open_pre,
 	.open_postfilter = (void *)bad_open_post,
-	.conn = "fuse:0",
+	.conn = RSO_FUSE_REAL_CONN,	/* with fuse_fd, set by the runner */
 };

@@ -8,7 +8,7 @@
  * at or past the end of a file whose size is known reads nothing; READDIR
  * replies are kept by directory and offset, up to the same size. A WRITE
  * forgets the node's attributes and data. The runner binds it to
- * "fuse:<n>" before it loads it.
+ * a real connection (conn "fuse", fuse_fd) before it loads it.
  */
 
 #include "vmlinux.h"
@@ -102,7 +102,8 @@ __u64 hits, misses;
 #define FIELDS(X)							\
 	X(nodeid) X(size) X(mode) X(count) X(ino) X(blocks) X(atime)	\
 	X(mtime) X(ctime) X(nlink) X(uid) X(gid) X(blksize) X(valid)	\
-	X(generation) X(fh) X(open_flags) X(reserved)
+	X(generation) X(fh) X(open_flags) X(rdev) X(atimensec)		\
+	X(mtimensec) X(ctimensec) X(attr_flags) X(entry_valid)
 
 static void load_out(struct rso_fuse_out *dst, const struct rso_fuse_out *src)
 {
@@ -340,5 +341,5 @@ struct fuse_ops real_cache = {
 	.write_prefilter = (void *)real_write_pre,
 	.readdir_prefilter = (void *)real_readdir_pre,
 	.readdir_postfilter = (void *)real_readdir_post,
-	.conn = "fuse:0",
+	.conn = RSO_FUSE_REAL_CONN,	/* with fuse_fd, set by the runner */
 };

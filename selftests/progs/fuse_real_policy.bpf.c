@@ -4,8 +4,8 @@
  * kernel with kernel/patches/fuse): LOOKUP of "secret" is denied (EACCES);
  * "vault" may be looked up, but OPEN of the node its LOOKUP returned is
  * denied (EPERM); and the attributes of LOOKUP and GETATTR replies lose
- * their write bits (postfilters). The runner binds it to "fuse:<n>" before
- * it loads it.
+ * their write bits (postfilters). The runner binds it to a real connection (conn "fuse", fuse_fd)
+ * before it loads it.
  */
 
 #include "vmlinux.h"
@@ -98,5 +98,5 @@ struct fuse_ops real_policy = {
 	.getattr_prefilter = (void *)real_policy_getattr_pre,
 	.getattr_postfilter = (void *)real_policy_getattr_post,
 	.open_prefilter = (void *)real_policy_open_pre,
-	.conn = "fuse:0",
+	.conn = RSO_FUSE_REAL_CONN,	/* with fuse_fd, set by the runner */
 };

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A fuse_ops prefilter that writes past the end of its out args (a writable
- * struct of 112 bytes): the verifier must refuse it.
+ * struct of 136 bytes): the verifier must refuse it.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -12,10 +12,10 @@
 char _license[] SEC("license") = "GPL";
 
 /* The offset in the expected message below. */
-_Static_assert(sizeof(struct rso_fuse_out) == 112, "rso_fuse_out changed: update off=");
+_Static_assert(sizeof(struct rso_fuse_out) == 136, "rso_fuse_out changed: update off=");
 
 SEC("struct_ops/getattr_prefilter")
-__failure __msg("cannot write into ptr_rso_fuse_out at off=112 size=8")
+__failure __msg("cannot write into ptr_rso_fuse_out at off=136 size=8")
 int BPF_PROG(fuse_write_oob_refused, const struct rso_fuse_req *req, struct rso_fuse_in *in_args,
 	     struct rso_fuse_out *out_args)
 {
