@@ -5,8 +5,9 @@
 //! op, data refused by `init_member`, a refused helper, lookups from a timer, a kfunc that
 //! finds a program's associated instance, and the misuses the layer must refuse: its init run
 //! again, one C type bound twice, a sleepable op called from a timer. It also registers a FUSE
-//! request filter of its own on request (`RSO_TESTMOD_OP_FUSE_FILTER`), on a kernel with
-//! `kernel/patches/fuse`: fs/fuse must pin the module meanwhile, and refuse a second filter.
+//! request filter of its own to a connection on request (`RSO_TESTMOD_OP_FUSE_FILTER`), on a
+//! kernel with `kernel/patches/fuse`: fs/fuse must pin the module meanwhile, refuse a second
+//! filter on the connection, and refuse the errnos a filter may not fail a request with.
 
 use core::{
     ffi::c_int,
@@ -48,15 +49,16 @@ use struct_ops::{
 #[path = "../../rust/fuse_filter.rs"]
 mod fuse_filter;
 
-/// The FUSE request filter `RSO_TESTMOD_OP_FUSE_FILTER` registers: it passes every request, and
-/// when asked to misbehave it writes the out argument of each GETATTR first.
+/// The FUSE request filter `RSO_TESTMOD_OP_FUSE_FILTER` attaches to a connection: it passes every
+/// request, and when asked to misbehave it writes the out argument of each GETATTR first, or
+/// fails each OPEN with `ENOSYS`.
 #[cfg(rso_fuse_filter)]
 mod filter {
     use crate::{
         fuse_filter::{
             opcode,
+            Attachment,
             Filter,
-            Registration,
             Request,
             Verdict, //
         },
@@ -66,10 +68,11 @@ mod filter {
         },
     };
     use core::sync::atomic::{
-        AtomicBool,
+        AtomicU32,
         Ordering, //
     };
     use kernel::{
+        fs::LocalFile,
         prelude::*,
         static_lock_class,
         uapi,
@@ -78,14 +81,18 @@ mod filter {
 
     struct PassFilter;
 
-    /// Whether the filter writes a GETATTR's out argument before it passes the request.
-    static MISBEHAVE: AtomicBool = AtomicBool::new(false);
+    /// 1: pass every request; 2: write a GETATTR's out argument, then pass it; 3: fail an OPEN
+    /// with `ENOSYS`.
+    static MODE: AtomicU32 = AtomicU32::new(1);
 
     impl Filter for PassFilter {
         fn pre(req: &mut Request<'_>) -> Result<Verdict> {
-            if MISBEHAVE.load(Ordering::Relaxed) && req.opcode() == opcode::GETATTR {
-                let a: uapi::fuse_attr_out = req.out_arg_as(0)?;
-                req.set_out_arg_as(0, &a)?;
+            match (MODE.load(Ordering::Relaxed), req.opcode()) {
+                (2, opcode::GETATTR) => {
+                    req.set_out_arg_as(0, &uapi::fuse_attr_out::default())?;
+                }
+                (3, opcode::OPEN) => return Err(ENOSYS),
+                _ => {}
             }
             Ok(Verdict::Pass)
         }
@@ -95,11 +102,9 @@ mod filter {
         }
     }
 
-    /// The module, and the registration while there is one.
-    static FILTER: StaticMutex<(
-        Option<&'static ThisModule>,
-        Option<Registration<PassFilter>>,
-    )> = StaticMutex::new((None, None));
+    /// The module, and the attachment while there is one.
+    static FILTER: StaticMutex<(Option<&'static ThisModule>, Option<Attachment<PassFilter>>)> =
+        StaticMutex::new((None, None));
 
     pub(crate) fn init(init: &ModuleInit, module: &'static ThisModule) -> Result {
         FILTER.init(init, c"rso_testmod_filter", static_lock_class!())?;
@@ -107,16 +112,20 @@ mod filter {
         Ok(())
     }
 
-    /// Registers the filter (`on`), misbehaving or not, or unregisters it: `EBUSY` when another
-    /// is registered.
-    pub(crate) fn set(on: bool, misbehave: bool) -> Result {
+    /// Attaches the filter in `mode` (1 to 3) to the connection `fd` names, or detaches it (mode
+    /// 0): `EBUSY` when the connection has another filter, or when this one is attached already.
+    pub(crate) fn set(mode: u32, fd: u32) -> Result {
         let mut f = FILTER.lock()?;
-        MISBEHAVE.store(misbehave, Ordering::Relaxed);
-        if !on {
+        if mode == 0 {
             f.1 = None;
-        } else if f.1.is_none() {
-            f.1 = Some(Registration::new(f.0.ok_or(EINVAL)?)?);
+            return Ok(());
         }
+        if f.1.is_some() {
+            return Err(EBUSY);
+        }
+        let file = LocalFile::fget(fd).map_err(|_| EBADF)?;
+        MODE.store(mode, Ordering::Relaxed);
+        f.1 = Some(Attachment::new(&file, f.0.ok_or(EINVAL)?, 0)?);
         Ok(())
     }
 }
@@ -338,14 +347,15 @@ impl CallDevice for TestmodOps {
             }
             RSO_TESTMOD_OP_PAST_ARGS => ops.past_args(x),
             RSO_TESTMOD_OP_FUSE_FILTER => {
-                if !(0..=2).contains(&x) {
+                let (mode, fd) = ((x & 0xf) as u32, (x >> 4) as u32);
+                if x < 0 || mode > 3 {
                     return Err(EINVAL);
                 }
                 #[cfg(not(rso_fuse_filter))]
                 return Err(EOPNOTSUPP);
                 #[cfg(rso_fuse_filter)]
                 {
-                    filter::set(x != 0, x == 2)?;
+                    filter::set(mode, fd)?;
                     Some(0)
                 }
             }

@@ -76,13 +76,16 @@ enum rso_testmod_op {
 	RSO_TESTMOD_OP_TAKE_TASK_REFS,	/* take_task(current); out = the change of
 					 * current's rcu_users across the call */
 	RSO_TESTMOD_OP_PAST_ARGS,	/* past_args(x) */
-	RSO_TESTMOD_OP_FUSE_FILTER,	/* x = 1: register a FUSE request filter
-					 * that passes every request (kernel/
-					 * patches/fuse); x = 2: one that writes
+	RSO_TESTMOD_OP_FUSE_FILTER,	/* x = mode | fd << 4: attach a FUSE
+					 * request filter (kernel/patches/fuse)
+					 * to the connection fd names; mode 1:
+					 * it passes every request; 2: it writes
 					 * a GETATTR's out argument, then passes
-					 * it (fs/fuse must fail it); x = 0:
-					 * unregister it. EOPNOTSUPP on a kernel
-					 * without the hook */
+					 * it (fs/fuse must fail it); 3: it
+					 * fails an OPEN with ENOSYS (fs/fuse
+					 * must make it EIO); mode 0: detach
+					 * it. EOPNOTSUPP on a kernel without
+					 * the hook */
 	RSO_TESTMOD_OP_MAX = RSO_TESTMOD_OP_FUSE_FILTER,
 };
 
