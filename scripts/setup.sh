@@ -18,7 +18,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 apt_pkgs=(
 	gcc make flex bison bc libelf-dev libssl-dev dwarves cpio kmod xz-utils patch
 	clang llvm pkg-config zlib1g-dev libcap-dev
-	qemu-system-x86 udev busybox-static debootstrap fio
+	qemu-system-x86 udev busybox-static debootstrap fio bindfs
 	python3-venv
 	clang-19 lld-19 llvm-19 libclang1-19
 )

@@ -102,6 +102,21 @@ pub(crate) fn attach_with_bytes(
     off: usize,
     bytes: &[u8],
 ) -> Result<Result<(Object, Link, u32), String>, String> {
+    let mut obj = match load_with_bytes(path, map, off, bytes)? {
+        Ok(obj) => obj,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(attach(&mut obj, map).map(|(link, id)| (obj, link, id)))
+}
+
+/// Opens `path`, writes `bytes` at offset `off` of the value of its struct_ops map `map` (see
+/// [`attach_with_bytes`]) and loads it: `Ok(Err(message))` if the load was refused.
+pub(crate) fn load_with_bytes(
+    path: &Path,
+    map: &str,
+    off: usize,
+    bytes: &[u8],
+) -> Result<Result<Object, String>, String> {
     let mut open = ObjectBuilder::default()
         .open_file(path)
         .map_err(|e| format!("{}: {e:#}", path.display()))?;
@@ -122,11 +137,7 @@ pub(crate) fn attach_with_bytes(
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), data.cast::<u8>().add(off), bytes.len())
         };
     }
-    let mut obj = match open.load() {
-        Ok(obj) => obj,
-        Err(e) => return Ok(Err(format!("load: {e:#}"))),
-    };
-    Ok(attach(&mut obj, map).map(|(link, id)| (obj, link, id)))
+    Ok(open.load().map_err(|e| format!("load: {e:#}")))
 }
 
 /// Loads `obj` and attaches its map `map` (libbpf writes a `.struct_ops.link` map's value when it

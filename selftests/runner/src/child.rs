@@ -9,6 +9,9 @@
 //!   requests, printing "read <unique>" for each, and answers none (until it is killed);
 //! - `fusefs`: a real FUSE daemon (`fusefs.rs`) that prints "ready <dir> <connection>", then
 //!   serves until it is killed;
+//! - `fuse-attach <obj> <dir> [fd]`: without `CAP_SYS_ADMIN`, attach `fuse_real_policy` (at
+//!   `<obj>`) to the FUSE connection that descriptor `fd` names, or a file of the mount at `<dir>`
+//!   (opened by the child); print `attach <errno>` (0: it attached);
 //! - `probe`: as an unprivileged user, try what only root may do; one `probe <what> <errno>` line
 //!   per attempt (0: it worked).
 
@@ -29,10 +32,56 @@ use std::{
 };
 
 /// The child modes.
-pub(crate) const MODES: &[&str] = &["hold-link", "churn", "fuse-hold", "fusefs", "probe"];
+pub(crate) const MODES: &[&str] = &[
+    "hold-link",
+    "churn",
+    "fuse-hold",
+    "fusefs",
+    "fuse-attach",
+    "probe",
+];
+
+/// Drops `CAP_SYS_ADMIN` from this process's effective, permitted and inheritable sets, keeping
+/// the rest (`CAP_BPF`, `CAP_PERFMON`...).
+fn drop_sys_admin() -> Result<(), String> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    const CAP_SYS_ADMIN: u32 = 21;
+    let mut h = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let mut d = [Data::default(); 2];
+    // SAFETY: capget(2) with a valid header and room for the two words of version 3.
+    if unsafe { libc::syscall(libc::SYS_capget, &mut h, d.as_mut_ptr()) } != 0 {
+        return Err(format!("capget: {}", std::io::Error::last_os_error()));
+    }
+    for w in &mut d[..1] {
+        let keep = !(1u32 << CAP_SYS_ADMIN);
+        w.effective &= keep;
+        w.permitted &= keep;
+        w.inheritable &= keep;
+    }
+    // SAFETY: capset(2) with the header and words capget filled.
+    if unsafe { libc::syscall(libc::SYS_capset, &h, d.as_ptr()) } != 0 {
+        return Err(format!("capset: {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
 
 /// Runs child mode `mode`.
-pub(crate) fn run(mode: &str, build: &Path) -> Result<(), String> {
+pub(crate) fn run(mode: &str, args: &[String], build: &Path) -> Result<(), String> {
     let obj = |name: &str| build.join("bpf").join(format!("{name}.bpf.o"));
     match mode {
         "hold-link" => {
@@ -71,6 +120,32 @@ pub(crate) fn run(mode: &str, build: &Path) -> Result<(), String> {
             loop {
                 std::thread::sleep(Duration::from_secs(60));
             }
+        }
+        "fuse-attach" => {
+            use std::os::fd::AsRawFd;
+            let [obj, dir, rest @ ..] = args else {
+                return Err("fuse-attach <obj> <dir> [fd]".into());
+            };
+            let root = std::fs::File::open(dir).map_err(|e| format!("open {dir}: {e}"))?;
+            let fd = match rest.first() {
+                Some(fd) => fd.parse().map_err(|e| format!("fd {fd}: {e}"))?,
+                None => root.as_raw_fd(),
+            };
+            // Loading a module's struct_ops type needs its BTF, which only CAP_SYS_ADMIN may
+            // find by id: load first, then attach without it.
+            let mut o = crate::fusefs::load_fd(Path::new(obj), "real_policy", fd)??;
+            drop_sys_admin()?;
+            let errno = match attach(&mut o, "real_policy") {
+                Ok(_) => 0,
+                Err(e) => e
+                    .split("os error ")
+                    .nth(1)
+                    .and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(-1),
+            };
+            println!("attach {errno}");
+            Ok(())
         }
         _ => {
             probe(build);

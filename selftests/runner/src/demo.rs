@@ -159,10 +159,11 @@ fn fuse_demo_real(ctx: &Ctx) -> Result<(), String> {
     show("first");
     show("again");
     step(&format!(
-        "attach fuse_real_cache.bpf.o, bound to \"fuse:{}\"; ls, stat and cat twice",
-        m.conn
+        "attach fuse_real_cache.bpf.o, bound to the connection of {} (conn \"fuse\", fuse_fd an \
+         open file of the mount); ls, stat and cat twice",
+        m.dir.display()
     ));
-    let (obj, link) = fusefs::attach_bound(&ctx.obj("fuse_real_cache"), "real_cache", m.conn)??;
+    let (obj, link) = fusefs::attach_bound(&ctx.obj("fuse_real_cache"), "real_cache", &m.dir)??;
     show("first");
     show("cached");
     println!(
@@ -175,7 +176,7 @@ fn fuse_demo_real(ctx: &Ctx) -> Result<(), String> {
         "attach fuse_real_policy.bpf.o instead: modes lose their write bits, secret's LOOKUP and \
          vault's OPEN are denied",
     );
-    let (obj, link) = fusefs::attach_bound(&ctx.obj("fuse_real_policy"), "real_policy", m.conn)??;
+    let (obj, link) = fusefs::attach_bound(&ctx.obj("fuse_real_policy"), "real_policy", &m.dir)??;
     for l in ls(&m.dir)? {
         println!("    ls -l: {l}");
     }

@@ -35,6 +35,7 @@ use fuser::{
     ReplyEntry,
     ReplyOpen,
     Request, //
+    Session,
 };
 use std::{
     collections::HashMap,
@@ -43,10 +44,17 @@ use std::{
         OsString, //
     },
     fs::File,
-    os::unix::fs::{
-        FileExt,
-        MetadataExt,
-        PermissionsExt, //
+    os::{
+        fd::{
+            AsFd,
+            AsRawFd,
+            OwnedFd, //
+        },
+        unix::fs::{
+            FileExt,
+            MetadataExt,
+            PermissionsExt, //
+        },
     },
     path::{
         Path,
@@ -88,6 +96,13 @@ pub(crate) struct Counts {
     pub(crate) open: AtomicU64,
     pub(crate) read: AtomicU64,
     pub(crate) readdir: AtomicU64,
+    /// RELEASEs (not in [`Counts::total`]).
+    pub(crate) release: AtomicU64,
+    /// The largest size a READ asked for.
+    pub(crate) read_max: AtomicU64,
+    /// Per node: the LOOKUPs the daemon answered with it, and the lookups FORGETs dropped (not in
+    /// [`Counts::total`]).
+    pub(crate) by_node: Mutex<HashMap<u64, (u64, u64)>>,
     /// How long the daemon takes to answer a GETATTR or READ, in milliseconds: a test's requests
     /// are then in flight in the daemon.
     pub(crate) delay_ms: AtomicU64,
@@ -131,27 +146,35 @@ struct Tree {
     passthrough: bool,
 }
 
-/// The attributes of the backing file `md`, as inode `ino`.
+/// The attributes of the backing file `md`, as inode `ino`: its times to the nanosecond, and a
+/// device's number.
 fn attr_of(ino: u64, md: &std::fs::Metadata) -> FileAttr {
-    let kind = if md.is_dir() {
+    use std::os::unix::fs::FileTypeExt;
+    let ft = md.file_type();
+    let kind = if ft.is_dir() {
         FileType::Directory
+    } else if ft.is_char_device() {
+        FileType::CharDevice
     } else {
         FileType::RegularFile
+    };
+    let at = |s: i64, ns: i64| {
+        UNIX_EPOCH + Duration::from_secs(s.max(0) as u64) + Duration::from_nanos(ns.max(0) as u64)
     };
     FileAttr {
         ino: INodeNo(ino),
         size: md.len(),
         blocks: md.len().div_ceil(512),
-        atime: UNIX_EPOCH,
-        mtime: UNIX_EPOCH,
-        ctime: UNIX_EPOCH,
+        atime: at(md.atime(), md.atime_nsec()),
+        mtime: at(md.mtime(), md.mtime_nsec()),
+        ctime: at(md.ctime(), md.ctime_nsec()),
         crtime: UNIX_EPOCH,
         kind,
         perm: (md.mode() & 0o7777) as u16,
         nlink: if md.is_dir() { 2 } else { 1 },
         uid: 0,
         gid: 0,
-        rdev: 0,
+        rdev: md.rdev() as u32,
         blksize: 4096,
         flags: 0,
     }
@@ -238,8 +261,19 @@ impl Filesystem for Tree {
             .get(&(u64::from(parent), name.to_os_string()))
             .and_then(|ino| self.nodes.get(ino));
         match node {
-            Some(n) => reply.entry(&Duration::ZERO, &n.attr, Generation(0)),
+            Some(n) => {
+                if let Ok(mut m) = self.counts.by_node.lock() {
+                    m.entry(n.attr.ino.0).or_default().0 += 1;
+                }
+                reply.entry(&Duration::ZERO, &n.attr, Generation(0))
+            }
             None => reply.error(Errno::ENOENT),
+        }
+    }
+
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        if let Ok(mut m) = self.counts.by_node.lock() {
+            m.entry(u64::from(ino)).or_default().1 += nlookup;
         }
     }
 
@@ -291,6 +325,7 @@ impl Filesystem for Tree {
         reply: ReplyData,
     ) {
         self.counts.read.fetch_add(1, SeqCst);
+        self.counts.read_max.fetch_max(u64::from(size), SeqCst);
         self.delay();
         let mut buf = vec![0u8; size as usize];
         let n = match self.open.lock() {
@@ -316,6 +351,7 @@ impl Filesystem for Tree {
         _flush: bool,
         reply: ReplyEmpty,
     ) {
+        self.counts.release.fetch_add(1, SeqCst);
         if let Ok(mut open) = self.open.lock() {
             open.remove(&u64::from(fh));
         }
@@ -357,6 +393,9 @@ impl Filesystem for Tree {
 /// A mounted tree, served by threads of this process until it is dropped (which unmounts it).
 pub(crate) struct Mount {
     session: Option<BackgroundSession>,
+    /// The daemon's `/dev/fuse` file (a duplicate of its descriptor): the server's, which names
+    /// the connection to the FUSE request filter.
+    pub(crate) dev: Option<OwnedFd>,
     /// Where it is mounted.
     pub(crate) dir: PathBuf,
     /// The backing directory the mount made (and removes).
@@ -441,9 +480,18 @@ impl Mount {
         let tree = Tree::scan(back, counts.clone(), passthrough)?;
         let mut cfg = Config::default();
         cfg.mount_options = vec![MountOption::FSName("rsofs".into()), MountOption::RO];
+        // Other users may use the mount too (allow_other; root mounts it, with no fuse.conf).
+        cfg.acl = fuser::SessionACL::All;
         cfg.n_threads = Some(threads);
-        let session = fuser::spawn_mount(tree, &dir, &cfg)
+        let session = Session::new(tree, &dir, &cfg)
             .map_err(|e| format!("mount a FUSE tree on {}: {e}", dir.display()))?;
+        let dev_fuse = session
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| format!("dup /dev/fuse: {e}"))?;
+        let session = session
+            .spawn()
+            .map_err(|e| format!("serve {}: {e}", dir.display()))?;
         // The connection's number is the superblock's device number, in the kernel's encoding.
         let dev = std::fs::metadata(&dir)
             .map_err(|e| format!("stat {}: {e}", dir.display()))?
@@ -451,6 +499,7 @@ impl Mount {
         let conn = (libc::major(dev) << 20) | libc::minor(dev);
         let m = Mount {
             session: Some(session),
+            dev: Some(dev_fuse),
             dir,
             made: None,
             counts,
@@ -473,6 +522,17 @@ impl Mount {
     pub(crate) fn seen(&self) -> u64 {
         self.counts.total()
     }
+
+    /// A file of the mount (its root directory), which names the connection, for root, to the
+    /// FUSE request filter.
+    pub(crate) fn root(&self) -> Result<File, String> {
+        File::open(&self.dir).map_err(|e| format!("open {}: {e}", self.dir.display()))
+    }
+
+    /// The raw descriptor of the daemon's `/dev/fuse` file.
+    pub(crate) fn dev_fd(&self) -> Result<i32, String> {
+        Ok(self.dev.as_ref().ok_or("no /dev/fuse file")?.as_raw_fd())
+    }
 }
 
 impl Drop for Mount {
@@ -480,6 +540,7 @@ impl Drop for Mount {
         if let Some(s) = self.session.take() {
             let _ = s.umount_and_join();
         }
+        self.dev = None;
         let _ = std::fs::remove_dir(&self.dir);
         if let Some(back) = &self.made {
             let _ = std::fs::remove_dir_all(back);
@@ -490,25 +551,60 @@ impl Drop for Mount {
 /// Whether the running kernel has the FUSE request filter of `kernel/patches/fuse`.
 pub(crate) fn has_filter() -> Result<bool, String> {
     let syms = std::fs::read_to_string("/proc/kallsyms").map_err(|e| format!("kallsyms: {e}"))?;
-    Ok(syms.lines().any(|l| l.ends_with(" fuse_filter_register")))
+    Ok(syms.lines().any(|l| l.ends_with(" fuse_filter_attach")))
 }
 
-/// Loads the object at `path` with its `fuse_ops` map `map` bound to connection `conn` (its
-/// number), and attaches the map.
+/// The bytes of a `fuse_ops` map value from `conn` on: `conn` `"fuse"`, and `fuse_fd` `fd`.
+fn real_conn(fd: i32) -> Vec<u8> {
+    let mut bytes = vec![0u8; 16];
+    if let Some(b) = bytes.get_mut(..4) {
+        b.copy_from_slice(b"fuse");
+    }
+    bytes.extend_from_slice(&fd.to_ne_bytes());
+    bytes
+}
+
+/// The offset of `conn` in `fuse_ops`, which `fuse_fd` follows.
+fn conn_off() -> usize {
+    const _: () = assert!(
+        std::mem::offset_of!(crate::fuse::fuse_ops, fuse_fd)
+            == std::mem::offset_of!(crate::fuse::fuse_ops, conn) + 16
+    );
+    std::mem::offset_of!(crate::fuse::fuse_ops, conn)
+}
+
+/// Loads the object at `path` with its `fuse_ops` map `map` bound to the FUSE connection that
+/// file descriptor `fd` names (a file of the mount, or its `/dev/fuse` file), and attaches it.
+pub(crate) fn attach_fd(
+    path: &std::path::Path,
+    map: &str,
+    fd: i32,
+) -> Result<Result<(libbpf_rs::Object, libbpf_rs::Link), String>, String> {
+    crate::bpf::log::take();
+    Ok(
+        crate::bpf::attach_with_bytes(path, map, conn_off(), &real_conn(fd))?
+            .map(|(o, l, _)| (o, l))
+            .map_err(|e| format!("{e}\n{}", crate::bpf::log::take())),
+    )
+}
+
+/// Loads the object at `path` with its `fuse_ops` map `map` bound to the FUSE connection that
+/// `fd` will name when the map is attached (`reg` reads it then, in the attaching process).
+pub(crate) fn load_fd(
+    path: &std::path::Path,
+    map: &str,
+    fd: i32,
+) -> Result<Result<libbpf_rs::Object, String>, String> {
+    crate::bpf::load_with_bytes(path, map, conn_off(), &real_conn(fd))
+}
+
+/// Loads the object at `path` with its `fuse_ops` map `map` bound to the connection of the FUSE
+/// mount at `dir` (named by a file of the mount: root's way), and attaches it.
 pub(crate) fn attach_bound(
     path: &std::path::Path,
     map: &str,
-    conn: u32,
+    dir: &Path,
 ) -> Result<Result<(libbpf_rs::Object, libbpf_rs::Link), String>, String> {
-    let mut bytes = [0u8; 16];
-    let name = format!("fuse:{conn}");
-    bytes
-        .get_mut(..name.len())
-        .ok_or("connection name too long")?
-        .copy_from_slice(name.as_bytes());
-    let off = std::mem::offset_of!(crate::fuse::fuse_ops, conn);
-    crate::bpf::log::take();
-    Ok(crate::bpf::attach_with_bytes(path, map, off, &bytes)?
-        .map(|(o, l, _)| (o, l))
-        .map_err(|e| format!("{e}\n{}", crate::bpf::log::take())))
+    let root = File::open(dir).map_err(|e| format!("open {}: {e}", dir.display()))?;
+    attach_fd(path, map, root.as_raw_fd())
 }

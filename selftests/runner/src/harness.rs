@@ -197,12 +197,25 @@ fn run_one(ctx: &mut Ctx, c: &Case) -> TestResult {
     }
     res?;
     let bad = klog::bad_since(mark)?;
-    if bad.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("the kernel logged:\n{}", bad.join("\n")))
-    }
+    let Some(first) = bad.first() else {
+        return Ok(());
+    };
+    // The report around the first problem line: a splat's first line names it, the rest (the
+    // locks, the stacks) says where it is.
+    let log = klog::since(mark)?;
+    let at = log.iter().position(|l| l == first).unwrap_or(0);
+    let report = log
+        .get(at..(at + SPLAT_LINES).min(log.len()))
+        .unwrap_or(&[]);
+    Err(format!(
+        "the kernel logged:\n{}\nfrom the first of them on:\n{}",
+        bad.join("\n"),
+        report.join("\n")
+    ))
 }
+
+/// How many lines of the kernel log a failed point shows from the first problem line on.
+const SPLAT_LINES: usize = 80;
 
 /// How many of the slowest points the run names at its end.
 const SLOWEST: usize = 5;

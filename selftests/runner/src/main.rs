@@ -58,6 +58,7 @@ fn main() {
     let mut filters = Vec::new();
     let (mut kernel, mut seed, mut full, mut shuffle) = (None, None, false, false);
     let mut out = None;
+    let mut child_args = Vec::new();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--top" => top = args.next().map(PathBuf::from),
@@ -76,7 +77,11 @@ fn main() {
             "--shuffle" => shuffle = true,
             "--out" => out = args.next().map(PathBuf::from),
             "check" | "list" | "demo" | "fuse-demo" | "bench" => cmd = Some(a),
-            m if child::MODES.contains(&m) => cmd = Some(a),
+            m if child::MODES.contains(&m) => {
+                cmd = Some(a);
+                // A child mode takes the rest as its own arguments.
+                child_args.extend(args.by_ref());
+            }
             _ => usage(),
         }
     }
@@ -85,7 +90,7 @@ fn main() {
     };
     bpf::log::install();
     if child::MODES.contains(&cmd.as_str()) {
-        std::process::exit(child::run(&cmd, &build).map_or_else(fail, |()| 0));
+        std::process::exit(child::run(&cmd, &child_args, &build).map_or_else(fail, |()| 0));
     }
     let mut ctx = Ctx::new(top, build, bpftool);
     ctx.kernel = kernel;

@@ -212,7 +212,7 @@ pub(super) fn real_fuse(ctx: &Ctx, p: &Params, r: &mut Results) -> Result<(), St
     };
     let cached = if fusefs::has_filter()? {
         let m = Mount::serve(&native.0, 1, false)?;
-        let bound = fusefs::attach_bound(&ctx.obj("fuse_real_cache"), "real_cache", m.conn)??;
+        let bound = fusefs::attach_bound(&ctx.obj("fuse_real_cache"), "real_cache", &m.dir)??;
         Some((m, bound))
     } else {
         println!(

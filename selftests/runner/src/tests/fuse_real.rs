@@ -6,10 +6,6 @@
 //! the tests skip, naming it.
 
 use crate::{
-    bpf::{
-        attach,
-        load, //
-    },
     ctx::{
         Ctx,
         KillOnDrop,
@@ -73,13 +69,13 @@ fn need_filter() -> TestResult {
         return Ok(());
     }
     Err(skip(
-        "this kernel has no FUSE request filter (fuse_filter_register, kernel/patches/fuse)",
+        "this kernel has no FUSE request filter (fuse_filter_attach, kernel/patches/fuse)",
     ))
 }
 
 /// Loads `obj` with its struct_ops map `map` bound to the connection of `m`, and attaches it.
 fn bound(ctx: &Ctx, m: &Mount, obj: &str, map: &str) -> Result<(Object, Link), String> {
-    fusefs::attach_bound(&ctx.obj(obj), map, m.conn)?
+    fusefs::attach_bound(&ctx.obj(obj), map, &m.dir)?
 }
 
 /// The data of file `name` of the tree.
@@ -249,10 +245,10 @@ fn fuse_real_readdir_cached(ctx: &mut Ctx) -> TestResult {
 test!(fuse_real_unbound_not_waited, needs: [FUSE]);
 fn fuse_real_unbound_not_waited(ctx: &mut Ctx) -> TestResult {
     need_filter()?;
-    // The filter is registered for `bound`; a GETATTR of `other`, which no instance is bound to,
-    // waits 5 s in its daemon. Detaching from `bound` unregisters the filter, which must not wait
-    // for it: the request left the filter before it was sent. (Waiting for it, the detach would
-    // take nearly 5 s, and the stat would be answered before the detach returns.)
+    // A filter is attached to `bound`'s connection; a GETATTR of `other`, which has none, waits
+    // 5 s in its daemon. Detaching from `bound` must not wait for it: the request never met a
+    // filter. (Waiting for it, the detach would take nearly 5 s, and the stat would be answered
+    // before the detach returns.)
     let bound_mount = Mount::new()?;
     let other = Mount::new()?;
     let link = bound(ctx, &bound_mount, "fuse_real_policy", "real_policy")?;
@@ -330,7 +326,7 @@ fn fuse_real_detach_inflight(ctx: &mut Ctx) -> TestResult {
     let (plain, filtered) = modes("hello");
     let link = bound(ctx, &m, "fuse_real_policy", "real_policy")?;
     // Each GETATTR waits 100 ms in the daemon: the detach finds requests in flight there, and
-    // waits for them (their postfilter runs, or not, but each gets its answer).
+    // does not wait for them (their postfilter runs, or not, but each gets its answer).
     m.counts.delay_ms.store(100, SeqCst);
     let t = Tally::default();
     let (detach_took, getattrs) = std::thread::scope(|s| {
@@ -434,10 +430,9 @@ fn fuse_real_daemon_killed(ctx: &mut Ctx) -> TestResult {
         return Err(format!("the daemon said {line:?}"));
     };
     let dir = Path::new(dir).to_path_buf();
-    let conn = conn
-        .parse()
+    conn.parse::<u32>()
         .map_err(|e| format!("the daemon's connection {conn}: {e}"))?;
-    let (obj, link) = fusefs::attach_bound(&ctx.obj("fuse_real_policy"), "real_policy", conn)??;
+    let (obj, link) = fusefs::attach_bound(&ctx.obj("fuse_real_policy"), "real_policy", &dir)??;
     let (_, filtered) = modes("hello");
     let hello = dir.join("hello");
     let got = stat(&hello);
@@ -467,6 +462,18 @@ fn fuse_real_bad_replies(ctx: &mut Ctx) -> TestResult {
         "stat of a LOOKUP answered with no file type",
         errno(std::fs::metadata(m.path("badmode"))),
         Err(Some(libc::EIO)),
+    )?;
+    // A node the daemon never gave: the daemon answers the LOOKUP instead (it has no such name).
+    let lookups = m.counts.lookup.load(SeqCst);
+    ensure_eq(
+        "stat of a LOOKUP answered with a node the daemon never gave",
+        errno(std::fs::metadata(m.path("badnode"))),
+        Err(Some(libc::ENOENT)),
+    )?;
+    ensure_eq(
+        "LOOKUPs the daemon saw for it",
+        m.counts.lookup.load(SeqCst) - lookups,
+        1,
     )?;
     ensure_eq(
         "stat of a LOOKUP answered with route 99",
@@ -569,7 +576,7 @@ fn stress_fuse_real(ctx: &mut Ctx) -> TestResult {
         });
         s.spawn(|| {
             while !stop.load(Relaxed) {
-                match fusefs::attach_bound(&path, "real_cache", m.conn) {
+                match fusefs::attach_bound(&path, "real_cache", &m.dir) {
                     Ok(Ok(_)) => t.cycles.fetch_add(1, Relaxed),
                     Ok(Err(e)) | Err(e) => {
                         t.error(e);
@@ -592,47 +599,12 @@ fn testmod_refs() -> Result<u64, String> {
     s.trim().parse().map_err(|e| format!("{p}: {s:?}: {e}"))
 }
 
-/// Asks `rso_testmod` to register its own FUSE request filter (`mode` 1, or 2: one that writes a
-/// GETATTR's out argument, then passes it), or to unregister it (0), through an instance attached
-/// meanwhile.
-fn testmod_filter(ctx: &Ctx, mode: i64) -> TestResult {
-    let mut obj = load(&ctx.obj("testmod"))?;
-    let (_link, id) = attach(&mut obj, "tm_ok")?;
-    ensure_eq(
-        &format!("rso_testmod's filter, mode {mode}"),
-        testmod::call(id, testmod::RSO_TESTMOD_OP_FUSE_FILTER, mode).map(|r| r.0),
-        Ok(0),
-    )
-}
-
-/// `rso_testmod`'s FUSE request filter, registered until [`TestmodFilter::remove`] or drop (a
-/// failed test must not leave it: it pins the module and keeps `rso_fuse`'s filter out).
-struct TestmodFilter<'a>(&'a Ctx);
-
-impl<'a> TestmodFilter<'a> {
-    fn new(ctx: &'a Ctx, mode: i64) -> Result<Self, String> {
-        testmod_filter(ctx, mode)?;
-        Ok(Self(ctx))
-    }
-
-    fn remove(self) -> TestResult {
-        let r = testmod_filter(self.0, 0);
-        std::mem::forget(self);
-        r
-    }
-}
-
-impl Drop for TestmodFilter<'_> {
-    fn drop(&mut self) {
-        let _ = testmod_filter(self.0, 0);
-    }
-}
-
 test!(fuse_filter_pins_module, needs: [TESTMOD]);
 fn fuse_filter_pins_module(ctx: &mut Ctx) -> TestResult {
     need_filter()?;
     let ctx: &Ctx = ctx;
-    let filter = TestmodFilter::new(ctx, 1)?;
+    let m = Mount::new()?;
+    let filter = testmod::FuseFilter::new(ctx, 1, &m)?;
     // The struct_ops map drops its reference on the module when the kernel frees it, after the
     // link and the fds are gone: wait for the count to settle.
     let start = Instant::now();
@@ -640,19 +612,18 @@ fn fuse_filter_pins_module(ctx: &mut Ctx) -> TestResult {
         std::thread::sleep(Duration::from_millis(50));
     }
     ensure_eq(
-        "references on rso_testmod while only its filter is registered",
+        "references on rso_testmod while only its filter is attached",
         testmod_refs()?,
         1,
     )?;
     match kmod::rmmod(TESTMOD) {
         Ok(()) => {
             std::mem::forget(filter);
-            return Err("rmmod rso_testmod succeeded while its filter is registered".into());
+            return Err("rmmod rso_testmod succeeded while its filter is attached".into());
         }
         Err(e) => ensure(kmod::in_use(&e), || format!("rmmod: want in use, got: {e}"))?,
     }
     // FUSE goes on working through the filter, which passes every request.
-    let m = Mount::new()?;
     let (plain, _) = modes("hello");
     ensure_eq("stat hello", stat(&m.path("hello"))?, (plain.0, plain.1, 2))?;
     drop(m);
@@ -666,16 +637,27 @@ fn fuse_filter_one_at_a_time(ctx: &mut Ctx) -> TestResult {
     need_filter()?;
     let ctx: &Ctx = ctx;
     let m = Mount::new()?;
-    let filter = TestmodFilter::new(ctx, 1)?;
-    // rso_fuse's filter cannot be registered too: binding to a real connection fails, whole.
+    let other = Mount::new()?;
+    let filter = testmod::FuseFilter::new(ctx, 1, &m)?;
+    // One filter per connection: rso_fuse's cannot be attached to m's too, and binding fails
+    // whole...
     match bound(ctx, &m, "fuse_real_policy", "real_policy").map(|_| ()) {
-        Ok(()) => return Err("rso_fuse bound a real connection beside another filter".into()),
+        Ok(()) => return Err("rso_fuse bound a connection beside another filter".into()),
         Err(e) => ensure(e.contains("os error 16"), || {
             format!("binding beside another filter: want EBUSY, got: {e}")
         })?,
     }
-    filter.remove()?;
+    // ...but to another connection meanwhile, yes.
     let (plain, filtered) = modes("hello");
+    {
+        let _b = bound(ctx, &other, "fuse_real_policy", "real_policy")?;
+        ensure_eq(
+            "stat hello on the other mount, bound",
+            stat(&other.path("hello"))?,
+            (filtered.0, filtered.1, 2),
+        )?;
+    }
+    filter.remove()?;
     ensure_eq(
         "stat hello, unbound",
         stat(&m.path("hello"))?,
@@ -697,7 +679,7 @@ fn fuse_filter_written_then_sent(ctx: &mut Ctx) -> TestResult {
     let m = Mount::new()?;
     let hello = m.path("hello");
     let (plain, _) = modes("hello");
-    let filter = TestmodFilter::new(ctx, 2)?;
+    let filter = testmod::FuseFilter::new(ctx, 2, &m)?;
     // The filter wrote the GETATTR's reply, then passed the request: fs/fuse fails it rather
     // than send it with the sizes the filter left.
     let getattrs = m.counts.getattr.load(SeqCst);

@@ -8,6 +8,7 @@ mod assoc;
 mod bench;
 mod calls;
 mod fuse;
+mod fuse_conn;
 mod fuse_real;
 mod kernel;
 mod lifecycle;
@@ -36,6 +37,7 @@ pub(crate) const SUBJECTS: &[&str] = &[
     "requests",
     "fuse",
     "fuse_real",
+    "fuse_conn",
     "bench",
     "stress",
     "log",
