@@ -212,9 +212,9 @@ impl Request<'_> {
     }
 
     /// Rewrites in argument `i`, which the server then receives (the caller's copy stays as it
-    /// was), in [`Filter::pre`]: only a READ's or READDIR's `fuse_read_in` (argument 0), whose
-    /// offset may change and size shrink (a short reply then means the end of the file to fs/fuse);
-    /// `EINVAL` otherwise.
+    /// was), in [`Filter::pre`]: only the `fuse_read_in` (argument 0) of a READ that does not fill
+    /// the page cache, whose offset may change and size shrink (a short reply then means the end
+    /// of the file to fs/fuse); `EINVAL` otherwise.
     pub fn set_in_arg_as<T: FuseArg>(&mut self, i: u32, v: &T) -> Result {
         let buf = bytes_of(v);
         // SAFETY: By the type invariants `raw` is a valid request, ours for the call; fs/fuse reads
@@ -254,11 +254,12 @@ pub trait Filter: 'static {
 
     /// Called after each request [`Filter::pre`] sent with [`Verdict::Send`], unless the filter was
     /// detached before, with its result (`Err` when it failed) and the server's reply in its out
-    /// arguments, which it may rewrite: returns `Ok` (or the request's own error) to let the result
-    /// through, or an error that fails the request (or replaces its error). fs/fuse takes the result's size from the out arguments, and a failed request
-    /// stays failed. It may not change a LOOKUP's node or an OPEN's file handle (`EIO`); when it
-    /// fails a LOOKUP or OPEN the server carried out, fs/fuse sends the server the FORGET or
-    /// RELEASE it is owed.
+    /// arguments (none when it failed), which it may rewrite: returns `Ok` (or the request's own
+    /// error) to let the result through, or an error that fails the request (or replaces its
+    /// error). fs/fuse takes the result's size from the out arguments, and a failed request stays
+    /// failed. It may not change a LOOKUP's node, generation or file type, make its attributes
+    /// invalid, or change an OPEN's file handle (`EIO`); when it fails a LOOKUP or OPEN the server
+    /// carried out, fs/fuse sends the server the FORGET or RELEASE it is owed.
     fn post(req: &mut Request<'_>, ret: Result) -> Result;
 }
 
@@ -267,9 +268,10 @@ pub trait Filter: 'static {
 ///
 /// Dropping it detaches the filter without waiting for the server or for requests: those in the
 /// filter keep it, and the module, until they leave it, and a request sent to the server meanwhile
-/// completes without [`Filter::post`] (unless its `post` had started). Dropping may sleep: drop it
-/// in process context. A module that keeps an attachment, or whose filter still has a request at
-/// the server, cannot be unloaded (fs/fuse pins it; `rmmod` fails with `EBUSY`).
+/// completes without [`Filter::post`] (unless its `post` had started; one that entered the filter
+/// before may still be in [`Filter::pre`]). A module that keeps an attachment, or whose filter
+/// still has a request at the server, cannot be unloaded (fs/fuse pins it; `rmmod` fails with
+/// `EBUSY`).
 ///
 /// # Invariants
 ///

@@ -14,12 +14,12 @@
 //! Routes, on a real connection: `BPF_FUSE_REPLIED` answers in the kernel, an errno (-511 to -1,
 //! as fs/fuse takes from a server) fails the request, and every other route sends it to the
 //! server (the server is the lower file system here); `BPF_FUSE_POSTFILTER` and
-//! `BPF_FUSE_USER_POSTFILTER` run the postfilter on its reply. A prefilter's rewrite of a READ's
-//! or READDIR's offset and size (no larger than asked; a short reply then means the end of the
-//! file to fs/fuse, as a server's would) reaches the server; the rest of a request (its node, a
-//! LOOKUP's name, an OPEN's flags, a WRITE's offset, size and data, which are tied to what the
-//! kernel does with the reply) cannot be rewritten on a real connection, and a prefilter that
-//! tries fails the request with `EIO`.
+//! `BPF_FUSE_USER_POSTFILTER` run the postfilter on its reply. A prefilter's rewrite of a direct
+//! READ's offset and size (no larger than asked; a short reply then means the end of the file to
+//! fs/fuse, as a server's would) reaches the server; the rest of a request (its node, a LOOKUP's
+//! name, an OPEN's flags, a READDIR's or page-cache READ's place, a WRITE's offset, size and
+//! data, which are tied to what the kernel does with the reply) cannot be rewritten on a real
+//! connection, and a prefilter that tries fails the request with `EIO`.
 
 use crate::{
     fuse_filter::{
@@ -316,7 +316,7 @@ fn write_reply(
 }
 
 /// Passes a prefilter's rewrite of `in_args` (from `orig`) on to the server where a real request
-/// can carry it (a READ's or READDIR's offset, and a size no larger), or fails with `EIO`.
+/// can carry it (a direct READ's offset, and a size no larger), or fails with `EIO`.
 fn write_in_args(req: &mut Request<'_>, op: u32, orig: &rso_fuse_in, new: &rso_fuse_in) -> Result {
     let same = |a: &rso_fuse_in, b: &rso_fuse_in| {
         (a.nodeid, a.offset, a.size, a.namelen, a.flags)
@@ -330,7 +330,7 @@ fn write_in_args(req: &mut Request<'_>, op: u32, orig: &rso_fuse_in, new: &rso_f
         size: new.size,
         ..*orig
     };
-    if !matches!(op, RSO_FUSE_READ | RSO_FUSE_READDIR) || !same(&moved, new) {
+    if op != RSO_FUSE_READ || !same(&moved, new) {
         return Err(EIO);
     }
     // fs/fuse refuses a larger size, which would not fit the reply's room.
