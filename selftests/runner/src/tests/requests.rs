@@ -201,9 +201,14 @@ fn check_device(
         )?;
     }
     // Every request kind, well formed (RSO_CALL_COUNT is op 0; testmod's WARN op with x = 0,
-    // which does not warn).
+    // which does not warn, and its FUSE_FILTER op with x = 0, which detaches its filter: any other
+    // x names a file descriptor, which a well-formed request cannot guess).
     for op in 0..=d.max_op {
-        let arg = u64::from(d.path != "/dev/rso_testmod" || op != testmod::RSO_TESTMOD_OP_WARN);
+        let arg = u64::from(
+            d.path != "/dev/rso_testmod"
+                || (op != testmod::RSO_TESTMOD_OP_WARN
+                    && op != testmod::RSO_TESTMOD_OP_FUSE_FILTER),
+        );
         let got = Req::new(d, id, op, arg).send(d).map(|_| ());
         let want = if op == 0 { Ok(()) } else { (d.valid)(op) };
         ensure_eq(&format!("{}: op {op}", d.path), got, want)?;
@@ -225,9 +230,10 @@ fn check_device(
         let got = Req::new(d, map_id, op, arg).send(d);
         let kind = match got {
             Ok(_) => "ok".to_string(),
-            Err(e @ (libc::EINVAL | libc::ENOENT | libc::EOPNOTSUPP | libc::EBUSY)) => {
-                errno_name(e)
-            }
+            // EBADF: testmod's FUSE_FILTER op given a descriptor the runner does not have.
+            Err(
+                e @ (libc::EINVAL | libc::ENOENT | libc::EOPNOTSUPP | libc::EBUSY | libc::EBADF),
+            ) => errno_name(e),
             Err(e) => {
                 return Err(format!(
                     "{}: op {op} map {map_id} arg {arg:#x}: unexpected {}",
