@@ -5,6 +5,10 @@
 //! (abort, lookup counts, errnos, owed FORGETs and RELEASEs) hold through it, and that it sees who
 //! asks. On a kernel without the filter the tests skip, naming it.
 
+use super::fuse_real::{
+    data,
+    need_filter, //
+};
 use crate::{
     bpf::{
         attach,
@@ -59,25 +63,6 @@ use std::{
         Instant, //
     },
 };
-
-/// Skips on a kernel without the FUSE request filter.
-fn need_filter() -> TestResult {
-    if fusefs::has_filter()? {
-        return Ok(());
-    }
-    Err(skip(
-        "this kernel has no FUSE request filter (fuse_filter_attach, kernel/patches/fuse)",
-    ))
-}
-
-/// The data of file `name` of the tests' tree.
-fn data(name: &str) -> Vec<u8> {
-    FILES
-        .iter()
-        .find(|f| f.0 == name)
-        .map(|f| f.2.to_vec())
-        .unwrap_or_default()
-}
 
 /// The errno of `r`.
 fn errno<T>(r: std::io::Result<T>) -> Result<T, Option<i32>> {

@@ -64,7 +64,7 @@ use std::{
 };
 
 /// Skips on a kernel without the FUSE request filter.
-fn need_filter() -> TestResult {
+pub(super) fn need_filter() -> TestResult {
     if fusefs::has_filter()? {
         return Ok(());
     }
@@ -79,7 +79,7 @@ fn bound(ctx: &Ctx, m: &Mount, obj: &str, map: &str) -> Result<(Object, Link), S
 }
 
 /// The data of file `name` of the tree.
-fn data(name: &str) -> Vec<u8> {
+pub(super) fn data(name: &str) -> Vec<u8> {
     file(name).map(|f| f.2.to_vec()).unwrap_or_default()
 }
 
