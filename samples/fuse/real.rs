@@ -118,6 +118,11 @@ pub(crate) fn detach(inst: &Instance<FuseOps>) {
 pub(crate) fn rebind(new: &Instance<FuseOps>, old: &Instance<FuseOps>) -> Result {
     let file = file_of(new)?;
     let mut a = ATTACHED.lock()?;
+    // `new` attached elsewhere already: moving this link to it would leave its other connection
+    // filtered by programs only this link reaches.
+    if a.by_id.iter().any(|(id, _)| *id == new.id()) {
+        return Err(EBUSY);
+    }
     let entry = a
         .by_id
         .iter_mut()
