@@ -120,7 +120,7 @@ pub(crate) fn rebind(new: &Instance<FuseOps>, old: &Instance<FuseOps>) -> Result
     let mut a = ATTACHED.lock()?;
     // `new` attached elsewhere already: moving this link to it would leave its other connection
     // filtered by programs only this link reaches.
-    if a.by_id.iter().any(|(id, _)| *id == new.id()) {
+    if new.id() != old.id() && a.by_id.iter().any(|(id, _)| *id == new.id()) {
         return Err(EBUSY);
     }
     let entry = a
